@@ -1,0 +1,1 @@
+"""Command-line entry points: ``rrd``, ``rrquery`` and ``rrview`` (argument parsing and presentation only)."""

@@ -1,0 +1,476 @@
+"""Streaming .rrd writer: schemas once, chunks as they come, footer on close.
+
+Chunk records are encoded (Arrow IPC serialisation, zstd, CRC) in a small pool of
+worker threads, since zstd and crc32 release the GIL, and written in submission
+order, each one handed to the OS as soon as it is encoded.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+import zstandard
+
+from . import _framing as fr
+from ._version import __version__
+from .chunk import Chunk, concat_batches
+from .errors import RrdError
+
+__all__ = [
+    "RrdWriter",
+    "RecordingInfo",
+    "DEFAULT_CHUNK_BYTES",
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_ZSTD_LEVEL",
+    "Compression",
+]
+
+DEFAULT_CHUNK_BYTES = 1 << 20
+"""Target uncompressed size of one chunk record (see bench/RESULTS.md for the choice)."""
+DEFAULT_CHUNK_ROWS = 16_384
+"""Most rows in one chunk record, so that a time-range query can skip the rest."""
+DEFAULT_ZSTD_LEVEL = 3
+"""zstd level: level 3 compressed about as fast as level 1 and smaller on real data."""
+_MIN_SAVING = 0.98
+"""Bodies that compress to more than this fraction of their size are stored raw."""
+
+Compression = Literal["zstd", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInfo:
+    """One recording held by a file: a run of one application."""
+
+    index: int
+    application_id: str
+    recording_id: str
+    start_time_ns: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recording": self.index,
+            "application_id": self.application_id,
+            "recording_id": self.recording_id,
+            "start_time_ns": self.start_time_ns,
+        }
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any]) -> RecordingInfo:
+        return cls(
+            int(meta["recording"]), str(meta["application_id"]), str(meta["recording_id"]), int(meta["start_time_ns"])
+        )
+
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    # ZstdCompressor objects are not thread-safe: one per worker thread and level.
+    cache: dict[int, zstandard.ZstdCompressor] = getattr(_local, "compressors", None) or {}
+    _local.compressors = cache
+    if level not in cache:
+        cache[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    return cache[level]
+
+
+@dataclass(slots=True)
+class _Encoded:
+    body: bytes | pa.Buffer
+    raw_size: int
+    crc: int
+    flags: int
+
+
+def _encode(batch: pa.RecordBatch, compression: Compression, level: int) -> _Encoded:
+    raw = batch.serialize()
+    body: bytes | pa.Buffer = raw
+    flags = 0
+    if compression == "zstd" and raw.size:
+        packed = _compressor(level).compress(raw)
+        if len(packed) < raw.size * _MIN_SAVING:
+            body, flags = packed, fr.FLAG_BODY_ZSTD
+    return _Encoded(body, raw.size, zlib.crc32(body), flags)
+
+
+class RrdWriter:
+    """Write an .rrd file chunk by chunk.
+
+    Parameters
+    ----------
+    path
+        File to create. An existing file is refused unless ``overwrite=True``
+        (use :meth:`append` to add to it).
+    application_id, recording_id, start_time_ns
+        The first recording of the file; ``recording_id`` defaults to a random UUID and
+        ``start_time_ns`` to now.
+    compression, level
+        ``"zstd"`` (default) or ``"none"`` for bodies that can be memory-mapped.
+    chunk_bytes, chunk_rows
+        Bounds of one chunk record: larger chunks are split, small ones packed together.
+    threads
+        Encoding threads (0 encodes in the calling thread).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from rrformat.chunk import Chunk
+    >>> path = os.path.join(tempfile.mkdtemp(), "demo.rrd")
+    >>> with RrdWriter(path, application_id="demo") as w:
+    ...     w.write_chunk(Chunk.build("sensor/temp", "scalar", row_ids=[0], timelines={"frame": ("sequence", [0])},
+    ...                               components={"scalar": np.array([21.5])}))
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        application_id: str,
+        recording_id: str | None = None,
+        start_time_ns: int | None = None,
+        compression: Compression = "zstd",
+        level: int = DEFAULT_ZSTD_LEVEL,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        threads: int = 2,
+        overwrite: bool = False,
+        _append_state: _AppendState | None = None,
+    ) -> None:
+        if compression not in ("zstd", "none"):
+            raise ValueError(f"compression must be 'zstd' or 'none', got {compression!r}")
+        if not 1 <= level <= 22:
+            raise ValueError(f"level must be between 1 and 22, got {level!r}")
+        if chunk_bytes < 1 or chunk_rows < 1:
+            raise ValueError(f"chunk_bytes and chunk_rows must be positive, got {chunk_bytes}, {chunk_rows}")
+        self.path = str(path)
+        self.compression: Compression = compression
+        self.level = level
+        self.chunk_bytes = chunk_bytes
+        self.chunk_rows = chunk_rows
+        self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rrd-encode") if threads > 0 else None
+        self._max_pending = max(2, 2 * threads)
+        self._pending: collections.deque[tuple[Future[_Encoded] | _Encoded, dict[str, Any]]] = collections.deque()
+        self._closed = False
+        self._failed: BaseException | None = None
+        self._schemas: dict[bytes, int] = {}
+        self._schema_offsets: dict[int, int] = {}
+        self._records: list[list[Any]] = []  # [offset, size, meta] of every chunk record
+        self._recordings: list[RecordingInfo] = []
+        self._next_row_id: dict[int, int] = {}
+        self._header_meta: dict[str, Any]
+        if _append_state is None:
+            mode = "wb" if overwrite else "xb"
+            try:
+                self._file = open(self.path, mode, buffering=0)  # noqa: SIM115 - closed in close()
+            except FileExistsError:
+                raise FileExistsError(
+                    f"{self.path}: file exists; pass overwrite=True to replace it or use RrdWriter.append"
+                ) from None
+            self._offset = 0
+            self._header_meta = {"writer": f"rrkit {__version__}", "created_ns": time.time_ns()}
+            self._write_raw([fr.pack_preamble()])
+            self._write_record(fr.RecordKind.HEADER, self._header_meta)
+            self.add_recording(
+                application_id=application_id, recording_id=recording_id, start_time_ns=start_time_ns
+            )
+        else:
+            st = _append_state
+            self._file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 - closed in close()
+            self._offset = self._file.seek(0, os.SEEK_END)
+            if self._offset != st.end_offset:
+                self._file.close()
+                raise RrdError("file changed while being opened for append", path=self.path)
+            self._header_meta = st.header_meta
+            self._schemas = dict(st.schemas)
+            self._schema_offsets = dict(st.schema_offsets)
+            self._records = [list(r) for r in st.records]
+            self._recordings = list(st.recordings)
+            self._next_row_id = dict(st.next_row_id)
+
+    # --- construction for append -----------------------------------------------------
+    @classmethod
+    def append(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        compression: Compression = "zstd",
+        level: int = DEFAULT_ZSTD_LEVEL,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        threads: int = 2,
+    ) -> RrdWriter:
+        """Reopen a closed file to add chunks; the old footer stays in place as a skipped record.
+
+        A crash while appending loses only what was being appended: the file then has no
+        valid trailer, and a reader rebuilds the index by scanning, old chunks included.
+        A file whose tail is damaged is refused (``rrd recover`` repairs it first).
+        """
+        from .reader import RrdReader
+
+        with RrdReader(path) as r:
+            if r.damage is not None:
+                raise RrdError(
+                    f"cannot append: {r.damage.describe()}; run 'rrd recover' first", path=str(path)
+                )
+            schemas = {r.schema(sid).serialize().to_pybytes(): sid for sid in r.schema_offsets}
+            nxt: dict[int, int] = {}
+            for c in r.chunks:
+                if c.row_id_max is not None:
+                    nxt[c.recording] = max(nxt.get(c.recording, 0), c.row_id_max + 1)
+            state = _AppendState(
+                end_offset=r.file_size,
+                header_meta=dict(r.header),
+                schemas=schemas,
+                schema_offsets=dict(r.schema_offsets),
+                records=[list(x) for x in r.record_metas],
+                recordings=list(r.recordings),
+                next_row_id=nxt,
+            )
+        return cls(
+            path,
+            application_id="",
+            compression=compression,
+            level=level,
+            chunk_bytes=chunk_bytes,
+            chunk_rows=chunk_rows,
+            threads=threads,
+            _append_state=state,
+        )
+
+    # --- recordings --------------------------------------------------------------------
+    @property
+    def recordings(self) -> list[RecordingInfo]:
+        return list(self._recordings)
+
+    def add_recording(
+        self, *, application_id: str, recording_id: str | None = None, start_time_ns: int | None = None
+    ) -> int:
+        """Declare another recording in this file; returns its index for :attr:`Chunk.recording`."""
+        if not isinstance(application_id, str) or not application_id:
+            raise ValueError(f"application_id must be a non-empty string, got {application_id!r}")
+        with self._lock:
+            info = RecordingInfo(
+                len(self._recordings),
+                application_id,
+                recording_id if recording_id is not None else str(uuid.uuid4()),
+                start_time_ns if start_time_ns is not None else time.time_ns(),
+            )
+            self._drain(0)
+            self._write_record(fr.RecordKind.RECORDING, info.to_json())
+            self._recordings.append(info)
+            return info.index
+
+    def next_row_id(self, recording: int = 0) -> int:
+        """The smallest row id not yet written to ``recording``."""
+        return self._next_row_id.get(recording, 0)
+
+    # --- chunks --------------------------------------------------------------------------
+    def write_chunk(self, chunk: Chunk) -> None:
+        """Write one chunk (split into several records if it exceeds the bounds)."""
+        self.write_chunks([chunk])
+
+    def write_chunks(self, chunks: Iterable[Chunk]) -> None:
+        """Write chunks; consecutive small chunks of one schema share a record."""
+        with self._lock:
+            self._check_open()
+            for group in self._pack(self._split(chunks)):
+                self._submit(group)
+
+    def _split(self, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+        for c in chunks:
+            if c.recording >= len(self._recordings) or c.recording < 0:
+                raise ValueError(f"chunk refers to recording {c.recording}, but the file has {len(self._recordings)}")
+            c.validate()
+            n = c.rows
+            per_row = max(1, c.batch.nbytes // max(1, n))
+            step = max(1, min(self.chunk_rows, self.chunk_bytes // per_row))
+            if n <= step:
+                yield c
+            else:
+                for start in range(0, n, step):
+                    yield c.slice(start, min(step, n - start))
+
+    def _pack(self, chunks: Iterable[Chunk]) -> Iterator[list[Chunk]]:
+        group: list[Chunk] = []
+        key: tuple[int, bytes] | None = None
+        size = rows = 0
+        for c in chunks:
+            k = (c.recording, c.batch.schema.serialize().to_pybytes())
+            nbytes = c.batch.nbytes
+            if group and (k != key or size + nbytes > self.chunk_bytes or rows + c.rows > self.chunk_rows):
+                yield group
+                group, size, rows = [], 0, 0
+            group.append(c)
+            key = k
+            size += nbytes
+            rows += c.rows
+        if group:
+            yield group
+
+    def _submit(self, group: Sequence[Chunk]) -> None:
+        schema = group[0].batch.schema
+        schema_id = self._schema_id(schema)
+        entries = []
+        start = 0
+        for c in group:
+            entries.append(c.entry_json(start))
+            start += c.rows
+            rid = c.row_ids()
+            if len(rid):
+                self._next_row_id[c.recording] = max(self.next_row_id(c.recording), int(rid[-1]) + 1)
+        meta: dict[str, Any] = {
+            "schema": schema_id,
+            "recording": group[0].recording,
+            "rows": start,
+            "codec": self.compression,
+            "raw": 0,
+            "chunks": entries,
+        }
+        batch = concat_batches(c.batch for c in group)
+        job: Future[_Encoded] | _Encoded
+        if self._pool is not None:
+            job = self._pool.submit(_encode, batch, self.compression, self.level)
+        else:
+            job = _encode(batch, self.compression, self.level)
+        self._pending.append((job, meta))
+        self._drain(self._max_pending)
+
+    def _drain(self, keep: int) -> None:
+        """Write finished records in order until at most ``keep`` are pending."""
+        while len(self._pending) > keep:
+            job, meta = self._pending[0]
+            enc = job.result() if isinstance(job, Future) else job
+            self._pending.popleft()
+            meta["raw"] = enc.raw_size
+            if not enc.flags & fr.FLAG_BODY_ZSTD:
+                meta["codec"] = "none"
+            offset = self._offset
+            self._write_record(fr.RecordKind.CHUNK, meta, enc.body, flags=enc.flags, body_crc=enc.crc)
+            self._records.append([offset, self._offset - offset, meta])
+
+    def _schema_id(self, schema: pa.Schema) -> int:
+        key = schema.serialize().to_pybytes()
+        sid = self._schemas.get(key)
+        if sid is None:
+            sid = len(self._schemas)
+            self._drain(0)  # a schema record precedes the chunks that use it
+            self._schema_offsets[sid] = self._offset
+            self._write_record(fr.RecordKind.SCHEMA, {"schema": sid}, key)
+            self._schemas[key] = sid
+        return sid
+
+    # --- bytes ---------------------------------------------------------------------------
+    def _write_raw(self, pieces: Sequence[bytes | memoryview | pa.Buffer]) -> None:
+        try:
+            for p in pieces:
+                view = memoryview(p)  # type: ignore[arg-type]
+                written = 0
+                while written < view.nbytes:
+                    n = self._file.write(view[written:])
+                    written += n or 0
+                self._offset += view.nbytes
+        except BaseException as exc:
+            self._failed = exc
+            raise
+
+    def _write_record(
+        self,
+        kind: fr.RecordKind,
+        meta: dict[str, Any] | None,
+        body: bytes | memoryview | pa.Buffer = b"",
+        *,
+        flags: int = 0,
+        body_crc: int | None = None,
+    ) -> None:
+        self._check_open()
+        pieces = fr.pack_record(
+            kind, meta, memoryview(body), flags=flags, record_offset=self._offset, body_crc=body_crc  # type: ignore[arg-type]
+        )
+        self._write_raw(pieces)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path}: writer is closed")
+        if self._failed is not None:
+            raise RrdError(f"an earlier write failed ({self._failed}); the file is readable up to it", path=self.path)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    @property
+    def bytes_written(self) -> int:
+        return self._offset
+
+    def flush(self, *, fsync: bool = False) -> None:
+        """Encode and write every pending chunk; with ``fsync`` also force it to disk."""
+        with self._lock:
+            self._check_open()
+            self._drain(0)
+            if fsync:
+                os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Write pending chunks, the footer and the trailer, then close the file."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._failed is None:
+                    self._drain(0)
+                    self._write_footer()
+            finally:
+                self._closed = True
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True)
+                self._file.close()
+
+    def abort(self) -> None:
+        """Close without a footer (what a crash leaves; used by tests and tools)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._file.close()
+
+    def _write_footer(self) -> None:
+        index = {
+            "header": self._header_meta,
+            "recordings": [r.to_json() for r in self._recordings],
+            "schemas": {str(k): v for k, v in self._schema_offsets.items()},
+            "records": self._records,
+        }
+        raw = json.dumps(index, separators=(",", ":")).encode()
+        body = zstandard.ZstdCompressor(level=3).compress(raw)
+        footer_offset = self._offset
+        self._write_record(
+            fr.RecordKind.FOOTER, {"records": len(self._records), "raw": len(raw)}, body, flags=fr.FLAG_BODY_ZSTD
+        )
+        self._write_record(fr.RecordKind.TRAILER, None, fr.pack_trailer_body(footer_offset))
+
+    def __enter__(self) -> RrdWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _AppendState:
+    end_offset: int
+    header_meta: dict[str, Any]
+    schemas: dict[bytes, int]
+    schema_offsets: dict[int, int]
+    records: list[list[Any]]
+    recordings: list[RecordingInfo]
+    next_row_id: dict[int, int]

@@ -1,0 +1,1 @@
+"""rrquery: query .rrd recordings with Polars."""

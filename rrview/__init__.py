@@ -1,0 +1,1 @@
+"""rrview: the desktop viewer for .rrd recordings."""
