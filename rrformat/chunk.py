@@ -244,7 +244,7 @@ class Chunk:
     # --- derived views ---------------------------------------------------------------
     @property
     def rows(self) -> int:
-        return self.batch.num_rows
+        return int(self.batch.num_rows)
 
     @property
     def timelines(self) -> dict[str, TimelineKind]:
@@ -264,7 +264,8 @@ class Chunk:
         return [f.name for f in self.batch.schema if f.name != ROW_ID and timeline_kind_of(f) is None]
 
     def row_ids(self) -> npt.NDArray[np.uint64]:
-        return self.batch.column(0).to_numpy(zero_copy_only=False)
+        ids: npt.NDArray[np.uint64] = self.batch.column(0).to_numpy(zero_copy_only=False)
+        return ids
 
     def slice(self, offset: int, length: int) -> Chunk:
         return Chunk(self.entity, self.kind, self.batch.slice(offset, length), self.recording)

@@ -148,9 +148,7 @@ _COMPONENT_LIST = [
         "view_coordinates", pa.utf8(), False, "Meaning of the X, Y, Z axes, three letters from R/L, U/D, F/B."
     ),
     ComponentType("disconnected", pa.bool_(), False, "The entity's space is not connected to its parent's."),
-    ComponentType(
-        "class_descriptions", pa.list_(CLASS_DESCRIPTION_TYPE), False, "Annotation context: the class map."
-    ),
+    ComponentType("class_descriptions", pa.list_(CLASS_DESCRIPTION_TYPE), False, "Annotation context: the class map."),
     ComponentType("recursive", pa.bool_(), False, "A clear that applies to the whole subtree."),
 ]
 

@@ -58,12 +58,8 @@ _KINDS: frozenset[str] = frozenset({"name", "string", "integer", "index", "uuid"
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _INTEGER_RE = re.compile(r"[0-9]+")
 _INDEX_RE = re.compile(r"#[0-9]+")
-_UUID_RE = re.compile(
-    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-)
-_NAME_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."
-)
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 _WILDCARD_CHARS = _NAME_CHARS | {"#", "*"}
 
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r"}
@@ -135,38 +131,23 @@ class PathPart:
         kind: str = self.kind
         value: object = self.value
         if kind not in _KINDS:
-            raise ValueError(
-                f"unknown path part kind {kind!r}; expected one of {sorted(_KINDS)}"
-            )
+            raise ValueError(f"unknown path part kind {kind!r}; expected one of {sorted(_KINDS)}")
         if kind in ("integer", "index"):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(
-                    f"a {kind} path part needs an int value, not {type(value).__name__}"
-                )
+                raise TypeError(f"a {kind} path part needs an int value, not {type(value).__name__}")
             if value < 0:
-                raise ValueError(
-                    f"a {kind} path part must be non-negative, got {value}"
-                )
+                raise ValueError(f"a {kind} path part must be non-negative, got {value}")
             return
         if not isinstance(value, str):
-            raise TypeError(
-                f"a {kind} path part needs a str value, not {type(value).__name__}"
-            )
+            raise TypeError(f"a {kind} path part needs a str value, not {type(value).__name__}")
         if kind == "name":
             if _NAME_RE.fullmatch(value) is None:
-                raise ValueError(
-                    f"{value!r} is not a valid name: "
-                    "names match [A-Za-z_][A-Za-z0-9_.-]*"
-                )
+                raise ValueError(f"{value!r} is not a valid name: names match [A-Za-z_][A-Za-z0-9_.-]*")
             if _UUID_RE.fullmatch(value) is not None:
-                raise ValueError(
-                    f"{value!r} is shaped like a UUID; use kind='uuid' instead"
-                )
+                raise ValueError(f"{value!r} is shaped like a UUID; use kind='uuid' instead")
         elif kind == "uuid":
             if _UUID_RE.fullmatch(value) is None:
-                raise ValueError(
-                    f"{value!r} is not a UUID (8-4-4-4-12 hexadecimal digits)"
-                )
+                raise ValueError(f"{value!r} is not a UUID (8-4-4-4-12 hexadecimal digits)")
             object.__setattr__(self, "value", value.lower())
 
     def __str__(self) -> str:
@@ -226,9 +207,7 @@ def _coerce_part(part: object) -> PathPart:
     if isinstance(part, PathPart):
         return part
     if isinstance(part, bool):
-        raise TypeError(
-            "entity path part must be a PathPart, str, int or UUID, not bool"
-        )
+        raise TypeError("entity path part must be a PathPart, str, int or UUID, not bool")
     if isinstance(part, int):
         return PathPart("integer", part)
     if isinstance(part, uuid.UUID):
@@ -239,10 +218,7 @@ def _coerce_part(part: object) -> PathPart:
         if _NAME_RE.fullmatch(part) is not None:
             return PathPart("name", part)
         return PathPart("string", part)
-    raise TypeError(
-        "entity path part must be a PathPart, str, int or UUID, "
-        f"not {type(part).__name__}"
-    )
+    raise TypeError(f"entity path part must be a PathPart, str, int or UUID, not {type(part).__name__}")
 
 
 # --------------------------------------------------------------------------- #
@@ -289,9 +265,7 @@ def _scan(text: str, what: str, *, allow_leading_slash: bool = True) -> list[_Ra
                 end = n
             if end == start:
                 hint = "; a trailing '/' is not allowed" if end == n else ""
-                _fail(
-                    text, what, f"empty part at position {start} (part {number}){hint}"
-                )
+                _fail(text, what, f"empty part at position {start} (part {number}){hint}")
             raws.append(_RawPart(text[start:end], start, number, None))
             pos = end
         if pos == n:
@@ -301,8 +275,7 @@ def _scan(text: str, what: str, *, allow_leading_slash: bool = True) -> list[_Ra
             _fail(
                 text,
                 what,
-                f"empty part at position {pos} (part {number + 1}); "
-                "a trailing '/' is not allowed",
+                f"empty part at position {pos} (part {number + 1}); a trailing '/' is not allowed",
             )
 
 
@@ -311,9 +284,7 @@ def _scan_quoted(text: str, start: int, number: int, what: str) -> tuple[str, in
     n = len(text)
     out: list[str] = []
     pos = start + 1
-    unterminated = (
-        f"unterminated quoted string starting at position {start} (part {number})"
-    )
+    unterminated = f"unterminated quoted string starting at position {start} (part {number})"
     while True:
         if pos >= n:
             _fail(
@@ -363,9 +334,7 @@ def _hint(segment: str) -> str:
         return "quotes must enclose the whole part"
     for ch in segment:
         if ch not in _NAME_CHARS:
-            return (
-                f"character {ch!r} is not allowed in a name; quote the part to use it"
-            )
+            return f"character {ch!r} is not allowed in a name; quote the part to use it"
     if segment[0].isdigit():
         return "a name must not start with a digit"
     return "a name must start with a letter or '_'"
@@ -399,9 +368,7 @@ def _classify(text: str, raw: _RawPart, what: str) -> PathPart:
 
 
 def _parse_parts(text: str) -> tuple[PathPart, ...]:
-    return tuple(
-        _classify(text, raw, "entity path") for raw in _scan(text, "entity path")
-    )
+    return tuple(_classify(text, raw, "entity path") for raw in _scan(text, "entity path"))
 
 
 # --------------------------------------------------------------------------- #
@@ -460,9 +427,7 @@ class EntityPath:
         elif isinstance(path, str):
             parts = _parse_parts(path)
         else:
-            raise TypeError(
-                f"entity path must be a str or EntityPath, not {type(path).__name__}"
-            )
+            raise TypeError(f"entity path must be a str or EntityPath, not {type(path).__name__}")
         self._init(parts)
 
     def _init(self, parts: tuple[PathPart, ...]) -> None:
@@ -530,9 +495,7 @@ class EntityPath:
         return cls(text)
 
     @classmethod
-    def from_parts(
-        cls, parts: Iterable[PathPart | str | int | uuid.UUID]
-    ) -> EntityPath:
+    def from_parts(cls, parts: Iterable[PathPart | str | int | uuid.UUID]) -> EntityPath:
         """Build a path from individual parts.
 
         Parameters
@@ -795,10 +758,7 @@ class EntityPath:
         if isinstance(pattern, EntityPathPattern):
             return pattern.matches(self)
         if not isinstance(pattern, str):
-            raise TypeError(
-                f"entity path pattern must be a str or EntityPathPattern, "
-                f"not {type(pattern).__name__}"
-            )
+            raise TypeError(f"entity path pattern must be a str or EntityPathPattern, not {type(pattern).__name__}")
         return _compile_pattern(pattern).matches(self)
 
 
@@ -1021,10 +981,7 @@ class EntityPathPattern:
         elif isinstance(pattern, str):
             tokens = _tokenize(pattern)
         else:
-            raise TypeError(
-                f"entity path pattern must be a str or EntityPathPattern, "
-                f"not {type(pattern).__name__}"
-            )
+            raise TypeError(f"entity path pattern must be a str or EntityPathPattern, not {type(pattern).__name__}")
         object.__setattr__(self, "_tokens", tokens)
         object.__setattr__(self, "_text", "/".join(token.text for token in tokens))
 

@@ -140,7 +140,9 @@ class RrdReader:
                 offset=offset,
             )
         if h.meta_len > fr.MAX_META_SIZE:
-            raise CorruptFileError(f"record meta of {h.meta_len} bytes exceeds the limit", path=self.path, offset=offset)
+            raise CorruptFileError(
+                f"record meta of {h.meta_len} bytes exceeds the limit", path=self.path, offset=offset
+            )
         meta_bytes = self._pread(h.meta_offset, h.meta_len) if h.meta_len else b""
         fr.check_meta(h, meta_bytes, path=self.path)
         return RecordView(h, fr.decode_meta(h, meta_bytes, path=self.path))
@@ -154,7 +156,9 @@ class RrdReader:
             try:
                 out = zstandard.ZstdDecompressor().decompress(body, max_output_size=limit)
             except zstandard.ZstdError as exc:
-                raise CorruptFileError(f"zstd body does not decompress: {exc}", path=self.path, offset=header.offset) from exc
+                raise CorruptFileError(
+                    f"zstd body does not decompress: {exc}", path=self.path, offset=header.offset
+                ) from exc
             if raw_size is not None and len(out) != raw_size:
                 raise CorruptFileError(
                     f"body decompressed to {len(out)} bytes, the meta says {raw_size}",
@@ -292,7 +296,9 @@ class RrdReader:
                 self.record_metas.append([h.offset, h.size, meta])
                 self.chunks.extend(entries_from_meta(meta, h.offset, h.size))
         except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptFileError(f"record meta lacks a required field: {exc}", path=self.path, offset=h.offset) from exc
+            raise CorruptFileError(
+                f"record meta lacks a required field: {exc}", path=self.path, offset=h.offset
+            ) from exc
 
     def refresh(self) -> list[ChunkInfo]:
         """Pick up records appended since the last look (for files still being written).
@@ -340,10 +346,14 @@ class RrdReader:
             batch = pa.ipc.read_record_batch(pa.py_buffer(data), schema)
             batch.validate(full=False)
         except pa.ArrowException as exc:
-            raise CorruptFileError(f"chunk body is not a valid Arrow batch: {exc}", path=self.path, offset=record_offset) from exc
+            raise CorruptFileError(
+                f"chunk body is not a valid Arrow batch: {exc}", path=self.path, offset=record_offset
+            ) from exc
         if batch.num_rows != int(meta["rows"]):
             raise CorruptFileError(
-                f"chunk holds {batch.num_rows} rows, its index says {meta['rows']}", path=self.path, offset=record_offset
+                f"chunk holds {batch.num_rows} rows, its index says {meta['rows']}",
+                path=self.path,
+                offset=record_offset,
             )
         self._batches[record_offset] = batch
         while len(self._batches) > _BATCH_CACHE:
@@ -354,7 +364,9 @@ class RrdReader:
         """Read one chunk by its index entry."""
         batch = self.read_record_batch(info.record_offset)
         if info.row_start + info.rows > batch.num_rows:
-            raise CorruptFileError("index entry points past the rows of its record", path=self.path, offset=info.record_offset)
+            raise CorruptFileError(
+                "index entry points past the rows of its record", path=self.path, offset=info.record_offset
+            )
         return Chunk(info.entity, info.kind, batch.slice(info.row_start, info.rows), info.recording)
 
     def iter_chunks(self) -> Iterator[Chunk]:

@@ -6,7 +6,6 @@ import copy
 import doctest
 import fnmatch
 import pickle
-import time
 import uuid
 
 import pytest
@@ -168,17 +167,14 @@ def test_large_integer_parts() -> None:
 def test_error_message_for_empty_part() -> None:
     with pytest.raises(ValueError, match="empty part") as info:
         EntityPath.parse("world//cam")
-    assert str(info.value) == (
-        "invalid entity path 'world//cam': empty part at position 6 (part 2)"
-    )
+    assert str(info.value) == ("invalid entity path 'world//cam': empty part at position 6 (part 2)")
 
 
 def test_error_message_for_bad_part() -> None:
     with pytest.raises(ValueError, match="is not a name") as info:
         EntityPath.parse("a/b c")
     assert str(info.value).startswith(
-        "invalid entity path 'a/b c': part 2 'b c' is not a name, "
-        '"quoted string", integer, #index or UUID'
+        "invalid entity path 'a/b c': part 2 'b c' is not a name, \"quoted string\", integer, #index or UUID"
     )
 
 
@@ -302,9 +298,7 @@ def test_path_part_parse_rejects_multiple_parts() -> None:
 
 
 def test_from_parts() -> None:
-    path = EntityPath.from_parts(
-        ["world", "a camera", 3, PathPart("index", 0), "5", "#1", "a/b", UUID_TEXT]
-    )
+    path = EntityPath.from_parts(["world", "a camera", 3, PathPart("index", 0), "5", "#1", "a/b", UUID_TEXT])
     assert str(path) == f'world/"a camera"/3/#0/"5"/"#1"/"a/b"/{UUID_TEXT}'
     assert [p.kind for p in path.parts] == [
         "name",
@@ -595,11 +589,10 @@ def test_matching_has_no_exponential_blowup() -> None:
     pattern = EntityPathPattern("/".join(["**", "a"] * 20) + "/**/b")
     long_name = EntityPath.from_parts(["a" * 5000])
     wildcard = EntityPathPattern("a*a*a*a*a*a*a*a*a*a*b")
-    start = time.perf_counter()
+    # An exponential matcher would not finish; pytest-timeout turns that into a failure.
     assert not pattern.matches(path)
     assert not wildcard.matches(long_name)
     assert EntityPathPattern("**/a/**/a/**").matches(path)
-    assert time.perf_counter() - start < 5.0
 
 
 # --------------------------------------------------------------------------- #
@@ -738,6 +731,4 @@ def test_glob_agrees_with_reference(tokens: list[str], items: list[str]) -> None
     st.text(alphabet="ab", max_size=10),
 )
 def test_wildcard_agrees_with_fnmatch(pattern: str, text: str) -> None:
-    assert ep_module._wildcard_match(pattern, text) is fnmatch.fnmatchcase(
-        text, pattern
-    )
+    assert ep_module._wildcard_match(pattern, text) is fnmatch.fnmatchcase(text, pattern)
