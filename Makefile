@@ -1,6 +1,9 @@
 # rrkit: `make demo` records a sample and inspects it; `make test` installs everything and runs every check.
-PY ?= python3
-PIP := $(PY) -m pip
+# Everything is installed into a virtual environment in .venv (override with VENV=...).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
 # Debian packages the viewer tests need (Qt under Xvfb, Mesa GL/EGL).
 DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxcb-image0 \
         libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxkbcommon-x11-0 libgl1 libegl1 \
@@ -8,23 +11,23 @@ DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0
 
 .PHONY: demo test check lint typecheck deps sysdeps clean
 
-demo:
-	$(PIP) install -q --disable-pip-version-check -e .
-	$(PY) examples/demo.py
+demo: $(PY)
+	$(PIP) install -e .
+	$(PY) examples/demo.py demo.rrd
 
 test: deps check
 
-check: lint typecheck
+check:
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
-lint:
-	$(PY) -m ruff check .
+deps: sysdeps $(PY)
+	$(PIP) install -e '.[viewer,test,dev]'
 
-typecheck:
-	$(PY) -m mypy
-
-deps: sysdeps
-	$(PIP) install -q --disable-pip-version-check -e '.[viewer,test,dev]'
+$(PY):
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || $(MAKE) --no-print-directory sysdeps DEBS=python3-venv
+	$(PYTHON) -m venv $(VENV)
 
 sysdeps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -33,9 +36,9 @@ sysdeps:
 		echo "installing Debian packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else \
-		echo "The viewer tests need these Debian packages; install them as root, then rerun:"; \
+		echo "These Debian packages are needed; install them as root, then rerun:"; \
 		echo "  sudo apt-get install $$missing"; exit 1; \
 	fi
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis demo.rrd

@@ -297,6 +297,13 @@ class Chunk:
             ctype = COMPONENTS.get(f.name)
             if ctype is not None and f.type != ctype.column_type:
                 raise SchemaError(f"{where}: component {f.name!r} must be {ctype.column_type}, got {f.type}")
+            if _has_dictionary(f.type):
+                # A record body is one IPC batch message, which cannot carry the dictionaries:
+                # the record would be written but never read back.
+                raise SchemaError(
+                    f"{where}: component {f.name!r} is dictionary-encoded ({f.type}); "
+                    "decode it first (Array.dictionary_decode())"
+                )
         kind = DATA_KINDS[self.kind]
         missing = [c for c in kind.required if c not in names]
         if missing:
@@ -309,14 +316,15 @@ class Chunk:
         out = {}
         for name, kind in self.timelines.items():
             col = self.batch.column(name)
-            if col.null_count == len(col):
+            if len(col) and col.null_count == len(col):
                 out[name] = TimeRange(kind, None, None, False)
                 continue
             mm = pc.min_max(col)
             lo, hi = mm["min"].as_py(), mm["max"].as_py()
-            is_sorted = col.null_count == 0 and (
-                len(col) < 2 or bool(np.all(np.diff(col.to_numpy(zero_copy_only=False)) >= 0))
-            )
+            # Compare neighbours rather than test np.diff: the difference of two int64 values
+            # can overflow (2**63-1 then -2**63 would look sorted). An empty column is sorted.
+            values = col.to_numpy(zero_copy_only=False)
+            is_sorted = col.null_count == 0 and bool(np.all(values[1:] >= values[:-1]))
             out[name] = TimeRange(kind, lo, hi, is_sorted)
         return out
 
@@ -340,6 +348,15 @@ class Chunk:
             and self.recording == other.recording
             and self.batch.equals(other.batch, check_metadata=True)
         )
+
+
+def _has_dictionary(t: pa.DataType) -> bool:
+    """Whether a type is, or nests, a dictionary type."""
+    if pa.types.is_dictionary(t):
+        return True
+    if isinstance(t, pa.BaseExtensionType):
+        return _has_dictionary(t.storage_type)
+    return any(_has_dictionary(t.field(i).type) for i in range(t.num_fields))
 
 
 def concat_batches(batches: Iterable[pa.RecordBatch]) -> pa.RecordBatch:

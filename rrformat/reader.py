@@ -109,6 +109,7 @@ class RrdReader:
                 self._scan_index(fr.PREAMBLE_SIZE)
         except BaseException:
             os.close(self._fd)
+            self._fd = -1  # or __del__ closes it again, maybe after the number was reused
             raise
 
     # --- low level -----------------------------------------------------------------------

@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import zstandard
 
@@ -103,6 +105,72 @@ def _encode(batch: pa.RecordBatch, compression: Compression, level: int) -> _Enc
     return _Encoded(body, raw.size, zlib.crc32(body), flags)
 
 
+def _entries(group: Sequence[Chunk], batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """The index entries of ``group``, packed into ``batch``: ``Chunk.entry_json`` for each.
+
+    Computed for the whole record with numpy rather than chunk by chunk: per-chunk
+    Arrow calls cost ~60 us, which dominated writing many small chunks. The values are
+    the same as ``entry_json``'s, including its sortedness test on ``np.diff``.
+    """
+    rows = [c.rows for c in group]
+    if len(group) == 1 or 0 in rows:
+        out, start = [], 0
+        for c in group:
+            out.append(c.entry_json(start))
+            start += c.rows
+        return out
+    starts = np.cumsum([0, *rows[:-1]], dtype=np.int64)
+    lasts = starts + np.asarray(rows, dtype=np.int64) - 1
+    row_ids = batch.column(0).to_numpy(zero_copy_only=False)
+    first_ids, last_ids = row_ids[starts].tolist(), row_ids[lasts].tolist()
+    start_list = starts.tolist()
+    ranges: list[tuple[str, list[list[Any]]]] = []
+    for name, kind in group[0].timelines.items():
+        ranges.append((name, _time_ranges(batch.column(name), kind.value, starts, lasts, rows)))
+    out = []
+    for i, c in enumerate(group):
+        out.append(
+            {
+                "entity": c.entity,
+                "kind": c.kind,
+                "start": start_list[i],
+                "rows": rows[i],
+                "timeless": not ranges,
+                "row_ids": [first_ids[i], last_ids[i]],
+                "timelines": {name: r[i] for name, r in ranges},
+            }
+        )
+    return out
+
+
+def _time_ranges(
+    col: pa.Array, kind: str, starts: npt.NDArray[np.int64], lasts: npt.NDArray[np.int64], rows: list[int]
+) -> list[list[Any]]:
+    """``TimeRange.to_json()`` of each non-empty row range ``starts[i]..lasts[i]`` of a timeline column."""
+    nulls = col.null_count
+    values = (col.fill_null(0) if nulls else col).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    # A range is sorted when none of its consecutive differences is negative.
+    # Compare neighbours, not np.diff: an int64 difference can overflow and flip its sign.
+    negative = np.concatenate(([0], np.cumsum(values[1:] < values[:-1])))
+    is_sorted = (negative[lasts] == negative[starts]).tolist()
+    if not nulls:
+        lo = np.minimum.reduceat(values, starts).tolist()
+        hi = np.maximum.reduceat(values, starts).tolist()
+        return [[kind, lo[i], hi[i], is_sorted[i]] for i in range(len(rows))]
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    n_valid = np.add.reduceat(valid.astype(np.int64), starts).tolist()
+    info = np.iinfo(np.int64)
+    lo = np.minimum.reduceat(np.where(valid, values, info.max), starts).tolist()
+    hi = np.maximum.reduceat(np.where(valid, values, info.min), starts).tolist()
+    out: list[list[Any]] = []
+    for i, n in enumerate(rows):
+        if n_valid[i] == 0:
+            out.append([kind, None, None, False])
+        else:
+            out.append([kind, lo[i], hi[i], n_valid[i] == n and is_sorted[i]])
+    return out
+
+
 class RrdWriter:
     """Write an .rrd file chunk by chunk.
 
@@ -164,6 +232,8 @@ class RrdWriter:
         self._closed = False
         self._failed: BaseException | None = None
         self._schemas: dict[bytes, int] = {}
+        self._last_schema: tuple[pa.Schema, bytes] | None = None
+        self._valid_layouts: set[tuple[str, bytes]] = set()
         self._schema_offsets: dict[int, int] = {}
         self._records: list[list[Any]] = []  # [offset, size, meta] of every chunk record
         self._recordings: list[RecordingInfo] = []
@@ -287,48 +357,85 @@ class RrdWriter:
             for group in self._pack(self._split(chunks)):
                 self._submit(group)
 
-    def _split(self, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    def _split(self, chunks: Iterable[Chunk]) -> Iterator[tuple[Chunk, int]]:
+        """Check each chunk and cut it to the bounds; yields ``(chunk, chunk.batch.nbytes)``."""
         for c in chunks:
             if c.recording >= len(self._recordings) or c.recording < 0:
                 raise ValueError(f"chunk refers to recording {c.recording}, but the file has {len(self._recordings)}")
-            c.validate()
+            self._validate(c)
             n = c.rows
-            per_row = max(1, c.batch.nbytes // max(1, n))
+            # nbytes costs ~10 us even for one row, so it is computed once per chunk and passed on.
+            nbytes = c.batch.nbytes
+            if n <= 1:
+                yield c, nbytes
+                continue
+            per_row = max(1, nbytes // n)
             step = max(1, min(self.chunk_rows, self.chunk_bytes // per_row))
             if n <= step:
-                yield c
+                yield c, nbytes
             else:
                 for start in range(0, n, step):
-                    yield c.slice(start, min(step, n - start))
+                    piece = c.slice(start, min(step, n - start))
+                    yield piece, piece.batch.nbytes
 
-    def _pack(self, chunks: Iterable[Chunk]) -> Iterator[list[Chunk]]:
+    def _validate(self, c: Chunk) -> None:
+        """``c.validate()``, with the schema rules checked once per data kind and schema.
+
+        Many one-row chunks share one schema (one box per entity per frame): for them only
+        the row id is checked again. Chunks of several rows get the full check, whose cost
+        their rows amortise.
+        """
+        layout = (c.kind, self._schema_key(c.batch.schema))
+        if layout not in self._valid_layouts:
+            c.validate()
+            self._valid_layouts.add(layout)
+            return
+        # Beyond the schema, validate() checks that row ids are non-null and increasing:
+        # trivially true of an empty chunk and of one non-null row.
+        rid = c.batch.column(0)
+        if len(rid) > 1 or rid.null_count:
+            c.validate()
+
+    def _schema_key(self, schema: pa.Schema) -> bytes:
+        """The serialised schema, the identity of a schema in the file.
+
+        Serialising costs microseconds per call; consecutive chunks nearly always share
+        their schema, which ``equals`` recognises far faster.
+        """
+        last = self._last_schema
+        if last is not None and (schema is last[0] or schema.equals(last[0], check_metadata=True)):
+            return last[1]
+        key: bytes = schema.serialize().to_pybytes()
+        self._last_schema = (schema, key)
+        return key
+
+    def _pack(self, chunks: Iterable[tuple[Chunk, int]]) -> Iterator[list[Chunk]]:
         group: list[Chunk] = []
         key: tuple[int, bytes] | None = None
         size = rows = 0
-        for c in chunks:
-            k = (c.recording, c.batch.schema.serialize().to_pybytes())
-            nbytes = c.batch.nbytes
-            if group and (k != key or size + nbytes > self.chunk_bytes or rows + c.rows > self.chunk_rows):
+        for c, nbytes in chunks:
+            k = (c.recording, self._schema_key(c.batch.schema))
+            n = c.rows
+            if group and (k != key or size + nbytes > self.chunk_bytes or rows + n > self.chunk_rows):
                 yield group
                 group, size, rows = [], 0, 0
             group.append(c)
             key = k
             size += nbytes
-            rows += c.rows
+            rows += n
         if group:
             yield group
 
     def _submit(self, group: Sequence[Chunk]) -> None:
         schema = group[0].batch.schema
         schema_id = self._schema_id(schema)
-        entries = []
-        start = 0
-        for c in group:
-            entries.append(c.entry_json(start))
-            start += c.rows
-            rid = c.row_ids()
-            if len(rid):
-                self._next_row_id[c.recording] = max(self.next_row_id(c.recording), int(rid[-1]) + 1)
+        batch = concat_batches(c.batch for c in group)
+        entries = _entries(group, batch)
+        start = sum(e["rows"] for e in entries)
+        last_ids = [e["row_ids"][1] for e in entries if e["row_ids"][1] is not None]
+        if last_ids:
+            rec = group[0].recording
+            self._next_row_id[rec] = max(self.next_row_id(rec), max(last_ids) + 1)
         meta: dict[str, Any] = {
             "schema": schema_id,
             "recording": group[0].recording,
@@ -337,11 +444,14 @@ class RrdWriter:
             "raw": 0,
             "chunks": entries,
         }
-        batch = concat_batches(c.batch for c in group)
-        job: Future[_Encoded] | _Encoded
+        job: Future[_Encoded] | _Encoded | None = None
         if self._pool is not None:
-            job = self._pool.submit(_encode, batch, self.compression, self.level)
-        else:
+            try:
+                job = self._pool.submit(_encode, batch, self.compression, self.level)
+            except RuntimeError:
+                # At interpreter exit (a file closed by an atexit handler) pools take no new work.
+                job = None
+        if job is None:
             job = _encode(batch, self.compression, self.level)
         self._pending.append((job, meta))
         self._drain(self._max_pending)
@@ -360,7 +470,7 @@ class RrdWriter:
             self._records.append([offset, self._offset - offset, meta])
 
     def _schema_id(self, schema: pa.Schema) -> int:
-        key = schema.serialize().to_pybytes()
+        key = self._schema_key(schema)
         sid = self._schemas.get(key)
         if sid is None:
             sid = len(self._schemas)
