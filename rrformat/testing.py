@@ -3,7 +3,9 @@
 Three kinds of helper live here:
 
 - deterministic builders: :func:`known_value` (a value of any Arrow type, chosen by an
-  integer), :func:`known_column`, :func:`make_chunk` and :func:`write_sample_file`;
+  integer), :func:`known_column`, :func:`make_chunk`, :func:`numbered_chunk` (a stream
+  that a writer in another process and a reader can both rebuild) and
+  :func:`write_sample_file`;
 - Hypothesis strategies that build arbitrary *valid* chunks: :func:`chunk_specs`,
   :func:`arrow_values`, :func:`chunks` and :func:`chunk_lists`;
 - :func:`record_layout`, the byte role of every record of a file, for tests that cut or
@@ -462,6 +464,7 @@ def chunks(
     chunk = Chunk.build(entity, spec.kind, row_ids=row_ids, timelines=tls, components=cols, recording=recording)
     if spec.metadata:
         chunk = Chunk(chunk.entity, chunk.kind, chunk.batch.replace_schema_metadata(dict(spec.metadata)), recording)
+        chunk.validate()
     return chunk
 
 

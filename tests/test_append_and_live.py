@@ -137,7 +137,7 @@ _WRITER_SCRIPT = textwrap.dedent(
     from rrformat.testing import numbered_chunk
     from rrformat.writer import RrdWriter
 
-    path, count, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    path, count, delay, hold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "hold"
     # Built up front so that the process spends its time writing; uncompressed, so that
     # large records take several page writes (more chances to be seen, or killed, half done).
     chunks = [numbered_chunk(i) for i in range(count)]
@@ -147,16 +147,20 @@ _WRITER_SCRIPT = textwrap.dedent(
             w.flush()
             print(i + 1, flush=True)  # this many chunks are in the file now
             time.sleep(delay)
+        if hold:  # wait to be killed, never closing the file
+            time.sleep(600)
     print("closed", flush=True)
     """
 )
 
 
-def _start_writer(tmp_path: Path, path: Path, count: int, delay: float) -> subprocess.Popen[str]:
+def _start_writer(tmp_path: Path, path: Path, count: int, delay: float, *, hold: bool = False) -> subprocess.Popen[str]:
+    """Run the writer script: ``count`` chunks, ``delay`` seconds apart; with ``hold`` it then
+    waits to be killed instead of closing the file."""
     script = tmp_path / "writer.py"
     script.write_text(_WRITER_SCRIPT)
     return subprocess.Popen(
-        [sys.executable, str(script), str(path), str(count), str(delay)],
+        [sys.executable, str(script), str(path), str(count), str(delay), "hold" if hold else "close"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -214,7 +218,7 @@ def test_reading_while_another_process_writes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("pause", [0.0, 0.003], ids=["at-once", "a-moment-later"])
 def test_writer_killed_mid_run_keeps_every_flushed_chunk(tmp_path: Path, pause: float) -> None:
     path = tmp_path / "killed.rrd"
-    proc = _start_writer(tmp_path, path, 300, 0.0)
+    proc = _start_writer(tmp_path, path, 300, 0.0, hold=True)
     try:
         assert proc.stdout is not None
         _wait_for(proc.stdout, 25)
@@ -229,4 +233,4 @@ def test_writer_killed_mid_run_keeps_every_flushed_chunk(tmp_path: Path, pause: 
     for use_footer in (True, False):
         with RrdReader(path, use_footer=use_footer) as r:
             assert r.opened_via == "scan"
-            assert _check_prefix(r, 25) >= 25
+            assert 25 <= _check_prefix(r, 25) <= 300

@@ -554,7 +554,7 @@ def _rows_by_schema(path: Path) -> dict[tuple[int, str, str, bytes], pa.Table]:
     return {k: pa.Table.from_batches(v).sort_by("row_id").combine_chunks() for k, v in groups.items()}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=chunk_lists(max_chunks=8), chunk_bytes=st.sampled_from([64, 700, 1 << 20]))
 def test_tools_keep_arbitrary_chunks(tmp_path_factory: pytest.TempPathFactory, data: Any, chunk_bytes: int) -> None:
     chunks, n_rec = data
