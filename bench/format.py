@@ -180,11 +180,12 @@ def write_rrd(path: str, batches: Sequence[pa.RecordBatch], compression: str) ->
     w.close()
 
 
-def timed_write(fn: Callable[[], None]) -> float:
+def timed_write(fn: Callable[[], None]) -> tuple[float, float]:
+    """Wall time and CPU time (all threads, user + system) of one write."""
     os.sync()  # flush earlier runs' dirty pages outside the timing
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def remove(path: str) -> None:
@@ -396,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_rrd(path, batches, codec)
 
     runs: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     sizes: dict[tuple[str, str], int] = {}
     # zstd to /dev/null: the same encoding work without the page cache, to tell CPU from memory effects.
     for compression in ("zstd", "none", "devnull"):
@@ -404,9 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 key = (lib, compression)
                 path = paths[key]
                 remove(path)
-                t = timed_write(functools.partial(run_write, lib, path, compression))
-                print(f"  write {lib:<7} {compression:<7} run {rep + 1}: {t:.2f} s", flush=True)
+                t, c = timed_write(functools.partial(run_write, lib, path, compression))
+                print(f"  write {lib:<7} {compression:<7} run {rep + 1}: {t:.2f} s (cpu {c:.2f} s)", flush=True)
                 runs.setdefault(key, []).append(t)
+                cpu.setdefault(key, []).append(c)
                 if compression != "devnull":
                     sizes[key] = os.path.getsize(path)
         if compression == "none":
@@ -428,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, label in labels.items():
         lib, compression = key
         other = best[("pyarrow", compression)]
-        note = f"median {fmt_time(statistics.median(runs[key]))}"
+        note = f"median {fmt_time(statistics.median(runs[key]))}, cpu {min(cpu[key]):.2f} s"
         if key in sizes:
             note = f"{sizes[key] / raw:.3f} of raw; " + note
         if key == ("rrd", "zstd"):

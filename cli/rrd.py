@@ -49,6 +49,10 @@ _FILE = RrdFile()
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _damage_code(damage: Damage | None) -> int:
     if damage is None:
         return EXIT_OK
@@ -126,14 +130,15 @@ def _print_info(d: dict[str, Any]) -> None:
                 elif t["kind"] == "time":
                     span = f"{t['min_text']} .. {t['max_text']}  ({t['duration_text']})"
                 else:
-                    span = f"{t['min']} .. {t['max']}  ({t['duration'] + 1} steps)"
+                    span = f"{t['min']} .. {t['max']}"
                 echo(f"    {name:<{width}}  {t['kind']:<8}  {span}")
         if rec["entities"]:
             echo("  entities:")
             width = max(len(e["entity"]) for e in rec["entities"])
             for e in rec["entities"]:
                 extra = ", timeless" if e["timeless"] else ""
-                echo(f"    {e['entity']:<{width}}  {e['kind']:<18} {e['rows']} rows in {e['chunks']} chunks{extra}")
+                counts = f"{_plural(e['rows'], 'row')} in {_plural(e['chunks'], 'chunk')}"
+                echo(f"    {e['entity']:<{width}}  {e['kind']:<18} {counts}{extra}")
 
 
 # --- print -----------------------------------------------------------------------------
@@ -267,7 +272,9 @@ def recover_(src: Path, out: Path, force: bool) -> int:
         return EXIT_FAILED
     click.echo(f"{out}: {rep.chunks_recovered} chunks ({rep.rows_recovered} rows) recovered from {src}")
     if rep.status == "some_lost":
-        click.echo(f"  lost: {lost} chunk(s), {human_size(rep.bytes_lost)} of the input unreadable")
+        click.echo(
+            f"  lost: {lost} chunk{'' if rep.chunks_lost == 1 else 's'}, {human_size(rep.bytes_lost)} unreadable"
+        )
         return EXIT_TRUNCATED
     click.echo("  nothing lost")
     return EXIT_OK
@@ -281,8 +288,8 @@ def recover_(src: Path, out: Path, force: bool) -> int:
     "--chunk-size",
     "chunk_size",
     type=Size(),
-    default=DEFAULT_CHUNK_BYTES,
-    show_default="1MiB",
+    default=f"{DEFAULT_CHUNK_BYTES >> 20}MiB",
+    show_default=True,
     metavar="SIZE",
     help="Target uncompressed size of a chunk record: 4MiB, 512KB, 1000000.",
 )

@@ -155,15 +155,16 @@ def set_time_sequence(timeline: str, sequence: int | None, *, recording: Recordi
     --------
     >>> rr.set_time_sequence("frame_idx", 42)  # doctest: +SKIP
     """
-    s = _stream(recording)
+    s = resolve(recording)
     if s is None:
         return
-    try:
-        s._set_time(
-            timeline, TimelineKind.SEQUENCE, _int_time(sequence, "set_time_sequence", "sequence"), "set_time_sequence"
-        )
-    except ArgumentError as exc:
-        report(s, f"set_time_sequence: argument {exc.arg!r}: got {exc.got}; expected {exc.expected}")
+    if type(sequence) is not int:  # an int is the common case: no conversion
+        try:
+            sequence = _int_time(sequence, "set_time_sequence", "sequence")
+        except ArgumentError as exc:
+            report(s, f"set_time_sequence: argument {exc.arg!r}: got {exc.got}; expected {exc.expected}")
+            return
+    s._set_time(timeline, TimelineKind.SEQUENCE, sequence, "set_time_sequence")
 
 
 def set_time_seconds(timeline: str, seconds: float | None, *, recording: RecordingStream | None = None) -> None:

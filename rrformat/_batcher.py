@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .chunk import ROW_ID, Chunk, TimelineKind, timeline_field
-from .components import COMPONENTS
+from .components import COMPONENTS, ComponentType
 
 __all__ = ["Batcher", "BatcherConfig", "TimePoint", "LOG_TIME"]
 
@@ -42,14 +42,33 @@ class BatcherConfig:
 
 
 class _Buffer:
-    __slots__ = ("cols", "entity", "kind", "log_times", "nbytes", "row_ids", "since", "timeless", "times")
+    """The queued rows of one (entity, kind, timeless): plain Python lists, one per column.
+
+    Timeline values are split into their columns as rows arrive (not kept as the
+    thread's time dicts): a row then holds no container the garbage collector tracks,
+    which keeps millions of queued small rows cheap.
+    """
+
+    __slots__ = (
+        "cols",
+        "entity",
+        "kind",
+        "log_times",
+        "nbytes",
+        "row_ids",
+        "since",
+        "tcols",
+        "timeless",
+        "tkinds",
+    )
 
     def __init__(self, entity: str, kind: str, timeless: bool) -> None:
         self.entity = entity
         self.kind = kind
         self.timeless = timeless
         self.row_ids: list[int] = []
-        self.times: list[TimePoint] = []
+        self.tcols: dict[str, list[int | None]] = {}
+        self.tkinds: dict[str, TimelineKind] = {}
         self.log_times: list[int] = []
         self.cols: dict[str, list[Any]] = {}
         self.nbytes = 0
@@ -57,6 +76,18 @@ class _Buffer:
 
     def append(self, row_id: int, when: TimePoint, log_time: int, cells: dict[str, Any], nbytes: int) -> None:
         n = len(self.row_ids)
+        tcols = self.tcols
+        if when:
+            for name, (kind, value) in when.items():
+                tcol = tcols.get(name)
+                if tcol is None:
+                    tcol = tcols[name] = [None] * n
+                    self.tkinds[name] = kind
+                tcol.append(value)
+        if len(tcols) != len(when):  # a timeline set for earlier rows is not set for this one
+            for tcol in tcols.values():
+                if len(tcol) == n:
+                    tcol.append(None)
         cols = self.cols
         for name, value in cells.items():
             col = cols.get(name)
@@ -68,9 +99,53 @@ class _Buffer:
                 if len(col) == n:
                     col.append(None)
         self.row_ids.append(row_id)
-        self.times.append(when)
         self.log_times.append(log_time)
         self.nbytes += nbytes
+
+    def layout(self) -> tuple[Any, ...] | None:
+        """What fixes the schema of this buffer's chunk, or None when it depends on the values.
+
+        Catalogued components always get their catalogued column type and timelines
+        are int64 of their recording-wide kind, so two buffers with the same layout
+        build chunks of the same schema (user extension components may not).
+        """
+        if any(name not in COMPONENTS for name in self.cols):
+            return None
+        return (self.kind, self.timeless, tuple(self.tkinds.items()), tuple(self.cols))
+
+
+_COLUMN_TYPES: dict[str, pa.DataType] = {name: c.column_type for name, c in COMPONENTS.items()}
+
+
+def _to_arrow(cell: Any, instance_type: pa.DataType | None) -> pa.Array:
+    """A numpy cell (an (n,) or (n, k) array of a batched component) as an Arrow array of instances."""
+    if isinstance(cell, pa.Array):
+        return cell
+    arr = np.ascontiguousarray(cell)
+    if instance_type is not None and pa.types.is_fixed_size_list(instance_type):
+        flat = pa.array(arr.reshape(-1), type=instance_type.value_type)
+        return pa.FixedSizeListArray.from_arrays(flat, type=instance_type)
+    return pa.array(arr.reshape(-1) if arr.ndim > 1 else arr, type=instance_type)
+
+
+def _instances(ctype: ComponentType | None, present: list[Any]) -> pa.Array:
+    """The instances of all rows of a batched column, concatenated."""
+    instance_type = ctype.instance_type if ctype is not None else None
+    if not present:
+        assert instance_type is not None
+        return pa.array([], type=instance_type)
+    if len(present) == 1:
+        # One row (a large cloud, an image): wrap it, concatenating would copy it.
+        return _to_arrow(present[0], instance_type)
+    if all(type(c) is np.ndarray for c in present):
+        # Many small numpy cells (one box per call): one numpy concatenation, one Arrow array.
+        return _to_arrow(np.concatenate(present), instance_type)
+    arrays = [_to_arrow(c, instance_type) for c in present]
+    first = arrays[0].type
+    if instance_type is not None and any(a.type != first for a in arrays):
+        # Cells built by different code paths may differ in child nullability only.
+        arrays = [a if a.type == instance_type else a.cast(instance_type) for a in arrays]
+    return pa.concat_arrays(arrays)
 
 
 def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
@@ -81,62 +156,91 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
         lengths = np.fromiter((0 if c is None else len(c) for c in cells), dtype=np.int64, count=len(cells))
         offsets = np.zeros(len(cells) + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
-        if ctype is not None:
-            values = pa.concat_arrays(present) if present else pa.array([], type=ctype.instance_type)
-        else:
-            values = pa.concat_arrays(present)
+        values = _instances(ctype, present)
         mask = None
         if len(present) != len(cells):
             mask = pa.array([c is None for c in cells], type=pa.bool_())
+        if ctype is not None and values.type == ctype.instance_type:
+            return pa.ListArray.from_arrays(pa.array(offsets), values, type=_COLUMN_TYPES[name], mask=mask)
         arr = pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
-        if ctype is not None and arr.type != ctype.column_type:
-            arr = arr.cast(ctype.column_type)
+        if ctype is not None and arr.type != _COLUMN_TYPES[name]:
+            arr = arr.cast(_COLUMN_TYPES[name])
         return arr
     assert ctype is not None
+    column_type = _COLUMN_TYPES[name]
     if any(isinstance(c, pa.Array) for c in cells):
         # Cast each one-row cell to the catalogued type so that cells built by different
         # code paths (nullable or not fixed-size-list items) concatenate.
         parts = [
-            pa.nulls(1, type=ctype.column_type)
+            pa.nulls(1, type=column_type)
             if c is None
-            else (c if isinstance(c, pa.Array) else pa.array([c], type=ctype.column_type))
+            else (c if isinstance(c, pa.Array) else pa.array([c], type=column_type))
             for c in cells
         ]
-        return pa.concat_arrays([p if p.type == ctype.column_type else p.cast(ctype.column_type) for p in parts])
-    return pa.array(cells, type=ctype.column_type)
+        parts = [p if p.type == column_type else p.cast(column_type) for p in parts]
+        # One row (an image): use it as it is, concatenating would copy the pixels.
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    return pa.array(cells, type=column_type)
 
 
-def _time_columns(times: Sequence[TimePoint]) -> dict[str, tuple[TimelineKind, list[int | None]]]:
-    names: dict[str, TimelineKind] = {}
-    last: TimePoint | None = None
-    for t in times:
-        if t is last:
-            continue  # rows logged without a time change share one snapshot
-        last = t
-        for k, (kind, _) in t.items():
-            names.setdefault(k, kind)
-    out: dict[str, tuple[TimelineKind, list[int | None]]] = {}
-    for name, kind in names.items():
-        out[name] = (kind, [t[name][1] if name in t else None for t in times])
-    return out
+def _build_batch(
+    row_ids: list[int],
+    tkinds: dict[str, TimelineKind],
+    tcols: dict[str, list[int | None]],
+    log_times: list[int] | None,
+    cols: dict[str, list[Any]],
+) -> pa.RecordBatch:
+    fields = [pa.field(ROW_ID, pa.uint64(), nullable=False)]
+    arrays: list[pa.Array] = [pa.array(row_ids, type=pa.uint64())]
+    if log_times is not None:
+        for name, values in tcols.items():
+            fields.append(timeline_field(name, tkinds[name]))
+            arrays.append(pa.array(values, type=pa.int64()))
+        fields.append(timeline_field(LOG_TIME, TimelineKind.TIME))
+        arrays.append(pa.array(log_times, type=pa.int64()))
+    for name, cells in cols.items():
+        arr = _build_column(name, cells)
+        fields.append(pa.field(name, arr.type))
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def build_chunk(buf: _Buffer) -> Chunk:
     """Turn a buffer's rows into one Arrow chunk."""
-    fields = [pa.field(ROW_ID, pa.uint64(), nullable=False)]
-    arrays: list[pa.Array] = [pa.array(buf.row_ids, type=pa.uint64())]
-    if not buf.timeless:
-        for name, (kind, values) in _time_columns(buf.times).items():
-            fields.append(timeline_field(name, kind))
-            arrays.append(pa.array(values, type=pa.int64()))
-        fields.append(timeline_field(LOG_TIME, TimelineKind.TIME))
-        arrays.append(pa.array(buf.log_times, type=pa.int64()))
-    for name, cells in buf.cols.items():
-        arr = _build_column(name, cells)
-        fields.append(pa.field(name, arr.type))
-        arrays.append(arr)
-    batch = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+    batch = _build_batch(buf.row_ids, buf.tkinds, buf.tcols, None if buf.timeless else buf.log_times, buf.cols)
     return Chunk(buf.entity, buf.kind, batch)
+
+
+def build_chunks(bufs: Sequence[_Buffer]) -> list[Chunk]:
+    """The chunks of buffers of one layout, built as one batch and sliced (see ``_Buffer.layout``).
+
+    Building costs about the same for one row as for thousands: ten thousand entities
+    of one box each are built at once instead of one by one.
+    """
+    first = bufs[0]
+    row_ids: list[int] = []
+    log_times: list[int] = []
+    tcols: dict[str, list[int | None]] = {name: [] for name in first.tcols}
+    cols: dict[str, list[Any]] = {name: [] for name in first.cols}
+    for b in bufs:
+        row_ids += b.row_ids
+        log_times += b.log_times
+        for name, values in b.tcols.items():
+            tcols[name] += values
+        for name, cells in b.cols.items():
+            cols[name] += cells
+    batch = _build_batch(row_ids, first.tkinds, tcols, None if first.timeless else log_times, cols)
+    out = []
+    start = 0
+    for b in bufs:
+        n = len(b.row_ids)
+        out.append(Chunk(b.entity, b.kind, batch.slice(start, n)))
+        start += n
+    return out
+
+
+_SHARED_BUILD_BYTES = 64 << 10
+"""Buffers up to this size are built together with others of their layout."""
 
 
 class Batcher:
@@ -160,6 +264,9 @@ class Batcher:
         self._flush_requests = 0
         self._flushes_done = 0
         self._stopping = False
+        # Read on every logged row: plain attributes, not through the frozen config.
+        self._max_in_flight = config.max_bytes_in_flight
+        self._flush_bytes = config.flush_bytes
         self._thread = threading.Thread(target=self._run, name=f"rrkit-batcher-{name}", daemon=True)
         self._thread.start()
 
@@ -169,17 +276,17 @@ class Batcher:
     ) -> None:
         key = (entity, kind, timeless)
         with self._lock:
-            if self._in_flight > self.config.max_bytes_in_flight:
+            if self._in_flight > self._max_in_flight:
                 self._wait_for_room()
             # Row ids are assigned under the lock, so they follow the order rows are queued in.
             row_id = self._next_row_id
-            self._next_row_id += 1
+            self._next_row_id = row_id + 1
             buf = self._buffers.get(key)
             if buf is None:
                 buf = self._buffers[key] = _Buffer(entity, kind, timeless)
             buf.append(row_id, when, log_time, cells, nbytes)
             self._in_flight += nbytes
-            if buf.nbytes >= self.config.flush_bytes:
+            if buf.nbytes >= self._flush_bytes:
                 del self._buffers[key]
                 self._ready.append(buf)
                 self._wake.notify()
@@ -256,28 +363,58 @@ class Batcher:
         due: list[_Buffer | Chunk] = []
         due.extend(self._ready)
         self._ready = []
-        for key in list(self._buffers):
-            buf = self._buffers[key]
-            if all_ or now - buf.since >= self.config.flush_age:
-                due.append(buf)
-                del self._buffers[key]
+        if all_:
+            due.extend(self._buffers.values())
+            self._buffers = {}
+        else:
+            # Buffers are created in time order and a flushed one is created anew at the end:
+            # the dict's order is the order of age, so the scan stops at the first young one.
+            limit = now - self.config.flush_age
+            aged: list[_Buffer] = []
+            for buf in self._buffers.values():
+                if buf.since > limit:
+                    break
+                aged.append(buf)
+            for buf in aged:
+                del self._buffers[(buf.entity, buf.kind, buf.timeless)]
+            due.extend(aged)
         due.extend(self._blocks)
         self._blocks = []
         # Build in row-id order so that an entity's chunks stay in logging order.
-        due.sort(key=lambda b: _first_row(b))
+        due.sort(key=_first_row)
         return due
 
     def _emit(self, items: list[_Buffer | Chunk]) -> None:
         if not items:
             return
-        chunks: list[Chunk] = []
         freed = 0
+        built: dict[int, Chunk] = {}
+        # Small buffers of one layout are built together (one batch, sliced per entity).
+        groups: dict[tuple[Any, ...], list[_Buffer]] = {}
+        for item in items:
+            if isinstance(item, _Buffer) and item.nbytes <= _SHARED_BUILD_BYTES:
+                layout = item.layout()
+                if layout is not None:
+                    groups.setdefault(layout, []).append(item)
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            try:
+                for buf, chunk in zip(group, build_chunks(group)):
+                    built[id(buf)] = chunk
+            except Exception:  # build them one by one below, so that one bad value loses only its rows
+                pass
+        chunks: list[Chunk] = []
         for item in items:
             if isinstance(item, Chunk):
                 chunks.append(item)
                 freed += item.batch.nbytes
                 continue
             freed += item.nbytes
+            chunk = built.get(id(item))
+            if chunk is not None:
+                chunks.append(chunk)
+                continue
             try:
                 chunks.append(build_chunk(item))
             except Exception as exc:  # a bad value must not lose the other entities' rows

@@ -28,7 +28,11 @@ __all__ = [
     "labels",
     "broadcast_count",
     "finite_scalar",
+    "small_vector",
 ]
+
+_F32_MAX = float(np.finfo(np.float32).max)
+_EXACT_INT = 1 << 24  # ints of at most this size are exact in float32, however numpy converts them
 
 
 def as_float_array(value: Any, arg: str, *, allow_nan: bool = False) -> npt.NDArray[np.float32]:
@@ -45,6 +49,37 @@ def as_float_array(value: Any, arg: str, *, allow_nan: bool = False) -> npt.NDAr
         bad = int(np.count_nonzero(~np.isfinite(out)))
         raise ArgumentError(arg, f"{describe_value(value)} with {bad} NaN or infinite value(s)", "finite numbers")
     return out
+
+
+def small_vector(value: Any, width: int, *, minimum: float | None = None) -> npt.NDArray[np.float32] | None:
+    """One short vector (a box's size, a centre) as a (1, width) float32 array, if plainly valid; else None.
+
+    The fast path of :func:`as_float_array` for the many small calls of a tracker: a
+    numpy array of shape ``(width,)`` and a real dtype, or a list or tuple of ``width``
+    Python floats (or small ints), whose float32 values are finite (and ``>= minimum``).
+    For anything else it returns None and the caller takes its general path, which then
+    returns the same array or names the problem. The result is always a new array.
+    """
+    t = type(value)
+    if t is np.ndarray:
+        if value.shape != (width,) or value.dtype.kind not in "fiu":
+            return None
+        arr = value.astype(np.float32).reshape(1, width)
+    elif t is list or t is tuple:
+        if len(value) != width:
+            return None
+        for x in value:
+            tx = type(x)
+            if tx is not float and not (tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+                return None
+        arr = np.array([value], dtype=np.float32)
+    else:
+        return None
+    low = -_F32_MAX if minimum is None else minimum
+    for x in arr.tolist()[0]:
+        if not low <= x <= _F32_MAX:  # also false for NaN
+            return None
+    return arr
 
 
 def fixed_list(values: npt.NDArray[Any], width: int, value_type: pa.DataType) -> pa.Array:

@@ -68,13 +68,19 @@ def log_function(fn: Callable[P, R]) -> Callable[P, R | None]:
     disabled it is not called at all.
     """
     name = fn.__name__
-    from ._recording import resolve  # late: _recording imports this module
+    from . import _recording  # late: _recording imports this module
+
+    resolve = _recording.resolve
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        stream = resolve(kwargs.get("recording"))  # type: ignore[arg-type]
-        if stream is None:
-            return None
+        # The common case inline (an open, enabled stream): this runs on every log call.
+        given = kwargs.get("recording")
+        stream = given if given is not None else _recording._global
+        if stream is None or not stream.enabled or stream._closed:
+            stream = resolve(given)  # type: ignore[arg-type]
+            if stream is None:
+                return None
         kwargs["recording"] = stream
         try:
             return fn(*args, **kwargs)

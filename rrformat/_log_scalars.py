@@ -48,8 +48,10 @@ def log_scalar(
     ...     rr.log_scalar("detector/confidence", 0.9)
     """
     assert recording is not None
-    entity = recording.entity(entity_path)
-    # A float is the common case: keep it cheap.
+    # A known path and a float are the common case: keep it cheap.
+    entity = recording._paths.get(entity_path) if type(entity_path) is str else None
+    if entity is None:
+        entity = recording.entity(entity_path)
     value = scalar if isinstance(scalar, float) else cv.finite_scalar(scalar, "scalar", allow_nan=True)
     cells: dict[str, Any] = {"scalar": value}
     if label is not None:

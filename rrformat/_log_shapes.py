@@ -374,21 +374,33 @@ def _boxes_row(
     timeless: bool,
 ) -> None:
     names = ("half_size", "position", "rotation_q") if single else ("half_sizes", "positions", "rotations_q")
-    entity = recording.entity(entity_path)
-    hs = _half_sizes(half_sizes, names[0], single=single)
+    entity = recording._paths.get(entity_path) if type(entity_path) is str else None
+    if entity is None:
+        entity = recording.entity(entity_path)
+    # One box per call is the common case of trackers: plain vectors take the fast path.
+    hs = cv.small_vector(half_sizes, 3, minimum=0.0) if single else None
+    if hs is None:
+        hs = _half_sizes(half_sizes, names[0], single=single)
     n = len(hs)
-    cells: dict[str, Any] = {"half_sizes": cv.fixed_list(hs, 3, pa.float32())}
+    # Half sizes and centres are queued as (n, 3) float32 arrays (owned: copied above); the
+    # batcher concatenates the rows of many calls with numpy before making Arrow arrays.
+    cells: dict[str, Any] = {"half_sizes": hs}
+    nbytes = hs.nbytes
     if positions is not None:
-        if single:
-            pos = one_vector(positions, names[1], 3, "one box centre")
-        else:
-            pos = float_rows(positions, names[1], 3, n=n, per="box")
-        cells["centers"] = cv.fixed_list(pos, 3, pa.float32())
+        pos = cv.small_vector(positions, 3) if single else None
+        if pos is None:
+            if single:
+                pos = one_vector(positions, names[1], 3, "one box centre")
+            else:
+                pos = float_rows(positions, names[1], 3, n=n, per="box")
+        cells["centers"] = pos
+        nbytes += pos.nbytes
     if rotations is not None:
         cells["rotations"] = quaternions(rotations, names[2], n, single=single)
-    nbytes = instance_cells(
-        cells, n, single=single, colors=colors, labels=labels, class_ids=class_ids, stroke_widths=stroke_widths
-    )
+    if any(v is not None for v in (rotations, colors, labels, class_ids, stroke_widths)):
+        nbytes += instance_cells(
+            cells, n, single=single, colors=colors, labels=labels, class_ids=class_ids, stroke_widths=stroke_widths
+        )
     recording.log_row(entity, "boxes3d", cells, timeless=timeless, nbytes=nbytes + 64)
 
 

@@ -128,6 +128,7 @@ class RecordingStream:
         self._kinds: dict[str, str] = {}
         self._timeline_kinds: dict[str, TimelineKind] = {LOG_TIME: TimelineKind.TIME}
         self._paths: dict[str, str] = {}
+        self._settable: dict[str, TimelineKind] = {}  # timelines that passed _set_time's checks
         self._sink_lock = threading.Lock()
         self._sinks: list[Sink] = []
         self._memory: MemorySink | None = None
@@ -219,33 +220,38 @@ class RecordingStream:
     def _set_time(self, timeline: str, kind: TimelineKind, value: int | None, func: str) -> None:
         if not self.enabled:
             return
-        if not isinstance(timeline, str) or not timeline:
-            report(self, f"{func}: argument 'timeline': got {timeline!r}; expected a non-empty string")
-            return
-        if timeline in COMPONENTS or timeline == ROW_ID:
-            report(
-                self,
-                f"{func}: argument 'timeline': got {timeline!r}, which names a component column; "
-                "expected a timeline name that is not a component name or 'row_id'",
-            )
-            return
-        if timeline == LOG_TIME:
-            report(self, f"{func}: the {LOG_TIME!r} timeline is set automatically and cannot be set")
-            return
-        known = self._timeline_kinds.setdefault(timeline, kind)
-        if known is not kind:
-            report(
-                self,
-                f"{func}: timeline {timeline!r} is a {known.value} timeline; it cannot also be set as a {kind.value}",
-            )
-            return
-        current: TimePoint = getattr(self._tls, "time", _EMPTY)
-        new = dict(current)  # copy on write: rows already logged keep the old snapshot
+        # A timeline already set once with this kind passed the checks below: skip them.
+        if type(timeline) is not str or self._settable.get(timeline) is not kind:
+            if not isinstance(timeline, str) or not timeline:
+                report(self, f"{func}: argument 'timeline': got {timeline!r}; expected a non-empty string")
+                return
+            if timeline in COMPONENTS or timeline == ROW_ID:
+                report(
+                    self,
+                    f"{func}: argument 'timeline': got {timeline!r}, which names a component column; "
+                    "expected a timeline name that is not a component name or 'row_id'",
+                )
+                return
+            if timeline == LOG_TIME:
+                report(self, f"{func}: the {LOG_TIME!r} timeline is set automatically and cannot be set")
+                return
+            known = self._timeline_kinds.setdefault(timeline, kind)
+            if known is not kind:
+                report(
+                    self,
+                    f"{func}: timeline {timeline!r} is a {known.value} timeline; "
+                    f"it cannot also be set as a {kind.value}",
+                )
+                return
+            if type(timeline) is str:
+                self._settable[timeline] = kind
+        tls = self._tls
+        new = dict(getattr(tls, "time", _EMPTY))  # copy on write: rows already logged keep the old snapshot
         if value is None:
             new.pop(timeline, None)
         else:
             new[timeline] = (kind, value)
-        self._tls.time = new
+        tls.time = new
 
     def reset_time(self) -> None:
         """Clear every timeline set on the calling thread (``log_time`` stays)."""
@@ -287,12 +293,14 @@ class RecordingStream:
 
     def log_row(self, entity: str, kind: str, cells: dict[str, Any], *, timeless: bool, nbytes: int = 64) -> None:
         """Queue one row (called by the log functions after conversion)."""
-        if self._batcher is None or self._closed:
+        batcher = self._batcher
+        if batcher is None or self._closed:
             return
-        self.check_kind(entity, kind)
+        if self._kinds.get(entity) is not kind:  # else this path already holds this kind
+            self.check_kind(entity, kind)
         # The thread's time dict is replaced, never mutated, on each set_time: share it.
         when = _EMPTY if timeless else getattr(self._tls, "time", _EMPTY)
-        self._batcher.add_row(entity, kind, timeless, when, time.time_ns(), cells, nbytes)
+        batcher.add_row(entity, kind, timeless, when, time.time_ns(), cells, nbytes)
 
     def reserve_row_ids(self, n: int) -> int:
         """Reserve ``n`` consecutive row ids for columnar logging; returns the first."""

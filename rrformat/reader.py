@@ -104,6 +104,8 @@ class RrdReader:
             self.opened_via: Literal["footer", "scan"] = "scan"
             self._schemas: dict[int, pa.Schema] = {}
             self._batches: collections.OrderedDict[int, pa.RecordBatch] = collections.OrderedDict()
+            self.records_decoded = 0
+            """Chunk records decoded so far (lets callers check that a query pruned)."""
             self.scan_end = fr.PREAMBLE_SIZE
             if not (use_footer and self._open_footer()):
                 self._scan_index(fr.PREAMBLE_SIZE)
@@ -332,11 +334,24 @@ class RrdReader:
         return s
 
     def read_record_batch(self, record_offset: int) -> pa.RecordBatch:
-        """Decode the whole Arrow batch of the chunk record at ``record_offset``."""
+        """Decode the whole Arrow batch of the chunk record at ``record_offset`` (cached)."""
         cached = self._batches.get(record_offset)
         if cached is not None:
             self._batches.move_to_end(record_offset)
             return cached
+        batch = self.decode_record(record_offset)
+        self._batches[record_offset] = batch
+        while len(self._batches) > _BATCH_CACHE:
+            self._batches.popitem(last=False)
+        return batch
+
+    def decode_record(self, record_offset: int) -> pa.RecordBatch:
+        """Decode a chunk record without the cache.
+
+        Safe to call from several threads at once once the record's schema is loaded
+        (:meth:`schema`): reads are positional and zstd releases the GIL.
+        """
+        self.records_decoded += 1
         rec = self.read_record(record_offset)
         if rec.header.kind != fr.RecordKind.CHUNK:
             raise CorruptFileError("index points at a record that is not a chunk", path=self.path, offset=record_offset)
@@ -356,9 +371,6 @@ class RrdReader:
                 path=self.path,
                 offset=record_offset,
             )
-        self._batches[record_offset] = batch
-        while len(self._batches) > _BATCH_CACHE:
-            self._batches.popitem(last=False)
         return batch
 
     def read_chunk(self, info: ChunkInfo) -> Chunk:

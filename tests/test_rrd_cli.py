@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -263,13 +264,13 @@ def test_compact_chunk_size_and_data(whole: Path, tmp_path: Path) -> None:
         assert rows(out) == rows(whole)
 
 
-def rows(path: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
+def rows(path: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Every row per (entity, kind), in row-id order, as Python values."""
-    out: dict[tuple[str, str], list[dict[str, object]]] = {}
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     with RrdReader(path) as r:
         for info in r.chunks:
             out.setdefault((info.entity, info.kind), []).extend(r.read_chunk(info).batch.to_pylist())
-    return {k: sorted(v, key=lambda row: int(row["row_id"])) for k, v in out.items()}  # type: ignore[call-overload]
+    return {k: sorted(v, key=lambda row: int(row["row_id"])) for k, v in out.items()}
 
 
 def test_compact_without_compression(whole: Path, tmp_path: Path) -> None:

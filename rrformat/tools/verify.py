@@ -73,6 +73,7 @@ class _Verifier:
         self.chunk_records: list[list[Any]] = []
         self.recordings: list[dict[str, Any]] = []
         self.last: RecordView | None = None
+        self.fd = -1
 
     def problem(self, offset: int, message: str, size: int = 0) -> None:
         """Note corruption at ``offset``; ``size`` is how many bytes it makes unusable."""
@@ -80,6 +81,16 @@ class _Verifier:
         self.corrupt.append(Damage("corrupt", offset, size, message))
 
     def run(self) -> None:
+        # Padding bytes are read directly: the reader has no call for bytes outside records.
+        self.fd = os.open(self.reader.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            self.walk()
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+        self.check_footer()
+
+    def walk(self) -> None:
         size = self.reader.file_size
         for item in self.reader.walk(resync=True):
             if isinstance(item, Damage):
@@ -98,9 +109,9 @@ class _Verifier:
                 self.check(item)
             except CorruptFileError as exc:
                 self.problem(item.header.offset, exc.reason, item.header.size)
+            self.check_padding(item)
             if self.progress is not None:
                 self.progress(item.header.end, size)
-        self.check_footer()
 
     def check(self, rec: RecordView) -> None:
         h = rec.header
@@ -132,6 +143,15 @@ class _Verifier:
         else:
             # HEADER and unknown kinds: their body still has a checksum to check.
             self.reader.read_body(h)
+
+    def check_padding(self, rec: RecordView) -> None:
+        """The bytes after a body up to the next 8-aligned record must be zero (no checksum covers them)."""
+        h = rec.header
+        body_end = h.body_offset + h.body_len
+        if h.end > body_end:
+            pad = os.pread(self.fd, h.end - body_end, body_end)
+            if pad.count(0) != len(pad):
+                self.problem(h.offset, f"padding after the body (bytes {body_end}..{h.end}) is not zero", h.size)
 
     def check_footer(self) -> None:
         """If the file was closed (it ends in a trailer), its footer must index exactly what the walk found.

@@ -1,0 +1,439 @@
+"""A recording opened for queries: its index, and the chunks a query needs."""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from rrformat.chunk import ROW_ID, Chunk, ChunkInfo, TimelineKind, timeline_kind_of
+from rrformat.entity_path import EntityPathPattern
+from rrformat.reader import RrdReader
+
+from ._frames import ENTITY, chunk_frame, concat_frames, timeline_dtype
+from ._timebounds import TimeValue, to_timeline_value
+
+__all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "open"]
+
+_open = open
+
+
+class TruncatedRecordingWarning(UserWarning):
+    """The file ends early or is damaged: queries see its sound prefix."""
+
+
+@dataclass(slots=True)
+class QueryStats:
+    """What queries read from disk: lets users (and tests) see pruning at work."""
+
+    records_decoded: int = 0
+    chunks_read: int = 0
+    bytes_read: int = 0
+
+
+class Recording:
+    """One recording of an .rrd file, ready for queries.
+
+    Use :func:`rrquery.open`. The index is read at open (from the footer, or by a scan of
+    a crashed robot's file); chunk bodies are read only when a query needs them.
+
+    Examples
+    --------
+    >>> rec = rrquery.open("run.rrd")  # doctest: +SKIP
+    >>> rec.entities()  # doctest: +SKIP
+    >>> rec.range("world/**", timeline="frame", start=10, end=20)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, recording: str | int | None = None) -> None:
+        self.path = os.fspath(path)
+        self._reader = RrdReader(self.path)
+        self._lock = threading.Lock()
+        self.stats = QueryStats()
+        r = self._reader
+        if r.damage is not None:
+            warnings.warn(
+                f"{self.path} is {r.damage.kind}: {r.damage.lost_bytes} bytes at the end could not be read "
+                f"({r.damage.reason}); querying the {len(r.chunks)} chunks before byte {r.damage.offset}",
+                TruncatedRecordingWarning,
+                stacklevel=3,
+            )
+        if not r.recordings:
+            raise ValueError(f"{self.path}: the file declares no recording")
+        self._info = self._pick(recording)
+        self.index: list[ChunkInfo] = [c for c in r.chunks if c.recording == self._info.index]
+        self._timelines = self._collect_timelines()
+
+    def _pick(self, recording: str | int | None) -> Any:
+        recs = self._reader.recordings
+        if recording is None:
+            if len(recs) > 1:
+                ids = ", ".join(r.recording_id for r in recs)
+                raise ValueError(f"{self.path} holds {len(recs)} recordings ({ids}); choose one with recording=")
+            return recs[0]
+        for r in recs:
+            if recording in (r.recording_id, r.index):
+                return r
+        ids = ", ".join(r.recording_id for r in recs)
+        raise ValueError(f"{self.path}: no recording {recording!r}; the file holds: {ids}")
+
+    def _collect_timelines(self) -> dict[str, TimelineKind]:
+        out: dict[str, TimelineKind] = {}
+        for c in self.index:
+            for name, tr in c.timelines.items():
+                out.setdefault(name, tr.kind)
+        # Declared order: user timelines by name, log_time last.
+        ordered = {k: out[k] for k in sorted(out) if k != "log_time"}
+        if "log_time" in out:
+            ordered["log_time"] = out["log_time"]
+        return ordered
+
+    # --- description ------------------------------------------------------------------
+    @property
+    def application_id(self) -> str:
+        return str(self._info.application_id)
+
+    @property
+    def recording_id(self) -> str:
+        return str(self._info.recording_id)
+
+    @property
+    def start_time_ns(self) -> int:
+        return int(self._info.start_time_ns)
+
+    def timelines(self) -> pl.DataFrame:
+        """One row per timeline: ``name``, ``kind`` ("sequence" or "time"), ``min``, ``max``.
+
+        Times are Datetime(ns, UTC); sequences are integers, shown as such in ``min``/``max``.
+        """
+        rows = []
+        for name, kind in self._timelines.items():
+            lo = [
+                c.timelines[name].min for c in self.index if name in c.timelines and c.timelines[name].min is not None
+            ]
+            hi = [
+                c.timelines[name].max for c in self.index if name in c.timelines and c.timelines[name].max is not None
+            ]
+            rows.append(
+                {"name": name, "kind": kind.value, "min": min(lo) if lo else None, "max": max(hi) if hi else None}
+            )
+        return pl.DataFrame(
+            rows, schema={"name": pl.String, "kind": pl.String, "min": pl.Int64, "max": pl.Int64}, orient="row"
+        )
+
+    def timeline_kind(self, timeline: str) -> TimelineKind:
+        """The kind of a timeline; ``ValueError`` lists the timelines that exist."""
+        kind = self._timelines.get(timeline)
+        if kind is None:
+            known = ", ".join(self._timelines) or "none"
+            raise ValueError(f"unknown timeline {timeline!r}; the recording has: {known}")
+        return kind
+
+    def entities(self, pattern: str = "**") -> pl.DataFrame:
+        """Entities matching a glob: ``entity``, ``kind``, ``components``, ``rows``, ``timeless``.
+
+        An entity with timeless and timed data of the same kind is listed once per flag.
+        """
+        pat = EntityPathPattern.parse(pattern)
+        agg: dict[tuple[str, str, bool], list[Any]] = {}
+        for c in self.index:
+            if not pat.matches(c.entity):
+                continue
+            key = (c.entity, c.kind, c.timeless)
+            entry = agg.setdefault(key, [0, set()])
+            entry[0] += c.rows
+            entry[1].update(self._component_names(c))
+        rows = [
+            {"entity": e, "kind": k, "components": sorted(comps), "rows": n, "timeless": t}
+            for (e, k, t), (n, comps) in sorted(agg.items())
+        ]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "entity": pl.String,
+                "kind": pl.String,
+                "components": pl.List(pl.String),
+                "rows": pl.Int64,
+                "timeless": pl.Boolean,
+            },
+            orient="row",
+        )
+
+    def _component_names(self, info: ChunkInfo) -> list[str]:
+        schema = self._schema(info.schema_id)
+        return [f.name for f in schema if f.name != ROW_ID and timeline_kind_of(f) is None]
+
+    def _schema(self, schema_id: int) -> pa.Schema:
+        with self._lock:
+            return self._reader.schema(schema_id)
+
+    def schema(self, entity: str) -> dict[str, pl.DataType]:
+        """The query columns of an entity and their Polars types."""
+        infos = self._infos_for(entity)
+        out: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
+        for name, kind in self._timelines.items():
+            if any(name in c.timelines for c in infos):
+                out[name] = timeline_dtype(kind)
+        for c in infos:
+            for f in self._schema(c.schema_id):
+                if f.name in out or f.name == ROW_ID or timeline_kind_of(f) is not None:
+                    continue
+                empty = pl.from_arrow(pa.table({f.name: pa.array([], type=f.type)}))
+                assert isinstance(empty, pl.DataFrame)
+                out[f.name] = empty.schema[f.name]
+        return out
+
+    def _infos_for(self, entity: str) -> list[ChunkInfo]:
+        infos = [c for c in self.index if c.entity == entity]
+        if not infos:
+            raise ValueError(f"no entity {entity!r} in {self.path}; entities: {self._entity_list()}")
+        return infos
+
+    def _entity_list(self, limit: int = 20) -> str:
+        names = sorted({c.entity for c in self.index})
+        text = ", ".join(names[:limit])
+        return text + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+    # --- chunk selection and reading -------------------------------------------------------
+    def select(
+        self,
+        entities: str | Sequence[str] = "**",
+        *,
+        timeline: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        timeless: bool = True,
+    ) -> list[ChunkInfo]:
+        """Index entries of the chunks a query needs (raw int64 bounds, inclusive)."""
+        patterns = [EntityPathPattern.parse(p) for p in ([entities] if isinstance(entities, str) else entities)]
+        out = []
+        matched_any = False
+        for c in self.index:
+            if not any(p.matches(c.entity) for p in patterns):
+                continue
+            matched_any = True
+            if c.timeless:
+                if timeless:
+                    out.append(c)
+                continue
+            if timeline is None or c.overlaps(timeline, start, end):
+                out.append(c)
+        if not matched_any:
+            shown = entities if isinstance(entities, str) else ", ".join(entities)
+            raise ValueError(f"no entity matches {shown!r}; entities: {self._entity_list()}")
+        return out
+
+    def read_chunks(self, infos: Sequence[ChunkInfo]) -> Iterator[Chunk]:
+        """Read chunks, decoding their records in parallel threads (zstd releases the GIL)."""
+        offsets = list(dict.fromkeys(c.record_offset for c in infos))
+        for sid in {c.schema_id for c in infos}:
+            self._schema(sid)  # load schemas before the threads need them
+        if len(offsets) > 1:
+            with ThreadPoolExecutor(min(4, os.cpu_count() or 2)) as pool:
+                batches = dict(zip(offsets, pool.map(self._decode, offsets), strict=True))
+        else:
+            batches = {o: self._decode(o) for o in offsets}
+        for c in infos:
+            batch = batches[c.record_offset]
+            self.stats.chunks_read += 1
+            yield Chunk(c.entity, c.kind, batch.slice(c.row_start, c.rows), c.recording)
+
+    def _decode(self, offset: int) -> pa.RecordBatch:
+        batch = self._reader.decode_record(offset)
+        with self._lock:
+            self.stats.records_decoded += 1
+            self.stats.bytes_read += batch.nbytes
+        return batch
+
+    def frames(self, infos: Sequence[ChunkInfo], *, components: Sequence[str] | None = None) -> Iterable[pl.DataFrame]:
+        for chunk in self.read_chunks(infos):
+            yield chunk_frame(chunk, components=components)
+
+    # --- queries ---------------------------------------------------------------------------
+    def bounds(self, timeline: str, start: TimeValue, end: TimeValue) -> tuple[int | None, int | None]:
+        kind = self.timeline_kind(timeline)
+        lo = to_timeline_value(start, kind, arg="start", timeline=timeline)
+        hi = to_timeline_value(end, kind, arg="end", timeline=timeline)
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"start ({start!r}) is after end ({end!r})")
+        return lo, hi
+
+    def range(
+        self,
+        entities: str | Sequence[str] = "**",
+        *,
+        timeline: str | None = None,
+        start: TimeValue = None,
+        end: TimeValue = None,
+        components: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Every logged row of the matching entities within ``[start, end]`` on ``timeline``.
+
+        Parameters
+        ----------
+        entities
+            Glob pattern(s): ``"world/**"``, ``"world/camera/*"``.
+        timeline
+            Timeline the bounds apply to. Rows not on it are left out; timeless rows are
+            included with null times. None: every row, no bounds.
+        start, end
+            Inclusive bounds: integers on sequence timelines; on time timelines integer
+            nanoseconds, float seconds, ISO-8601 strings or datetimes.
+        components
+            Component columns to return (default all).
+
+        Returns
+        -------
+        polars.DataFrame
+            Long form: ``entity``, ``row_id``, each timeline, then the components; sorted by
+            the timeline (timeless rows first) then ``row_id``.
+
+        Examples
+        --------
+        >>> rec.range("world/lidar", timeline="frame", start=100, end=199)  # doctest: +SKIP
+        """
+        if timeline is None:
+            if start is not None or end is not None:
+                raise ValueError("start/end need a timeline=")
+            infos = self.select(entities)
+            frame = concat_frames(self.frames(infos, components=components), self._timelines)
+            return frame if _is_sorted(frame, ROW_ID) else frame.sort(ROW_ID)
+        lo, hi = self.bounds(timeline, start, end)
+        infos = self.select(entities, timeline=timeline, start=lo, end=hi)
+        timed = concat_frames(self.frames([c for c in infos if not c.timeless], components=components), {})
+        if timeline not in timed.columns:
+            timed = timed.with_columns(pl.lit(None, dtype=timeline_dtype(self._timelines[timeline])).alias(timeline))
+        col = pl.col(timeline)
+        raw = col.cast(pl.Int64) if self._timelines[timeline] is TimelineKind.TIME else col
+        cond = col.is_not_null()  # rows not on this timeline are not in its range
+        if lo is not None:
+            cond = cond & (raw >= lo)
+        if hi is not None:
+            cond = cond & (raw <= hi)
+        timed = timed.filter(cond)
+        if not (_is_sorted(timed, timeline) and _is_sorted(timed, ROW_ID)):
+            timed = timed.sort([timeline, ROW_ID])
+        timeless = [c for c in infos if c.timeless]
+        if not timeless:
+            return concat_frames([timed], self._timelines)
+        # Timeless rows belong to every time: they come first, with null times.
+        still = concat_frames(self.frames(timeless, components=components), {}).sort(ROW_ID)
+        return concat_frames([still, timed], self._timelines)
+
+    def latest_at(self, timeline: str, t: TimeValue, entities: str | Sequence[str] = "**") -> pl.DataFrame:
+        """For each entity, the latest value of each component at or before ``t``.
+
+        Timeless data counts as logged before any time. Ties between rows at the same time
+        are broken by logging order (row id).
+
+        Returns
+        -------
+        polars.DataFrame
+            One row per entity (and data kind): ``entity``, ``kind``, ``timeline`` (the time of
+            the entity's latest row, null when only timeless data applies), then the components.
+
+        Examples
+        --------
+        >>> rec.latest_at("frame", 120, entities="world/**")  # doctest: +SKIP
+        """
+        from ._latest import latest_at
+
+        return latest_at(self, timeline, t, entities)
+
+    def dataset(
+        self,
+        index: str = "frame",
+        columns: Sequence[str] | None = None,
+        *,
+        start: TimeValue = None,
+        end: TimeValue = None,
+        fill: str | None = "latest",
+        sample: Any = None,
+    ) -> pl.DataFrame:
+        """The wide view a training pipeline wants: one row per index value, one column per component.
+
+        Parameters
+        ----------
+        index
+            The timeline that indexes rows.
+        columns
+            ``"entity:component"`` names (``"world/robot:positions3d"``), or an entity alone for
+            all of its components. Default: every component of every entity.
+        start, end
+            Inclusive bounds on the index.
+        fill
+            ``"latest"`` fills each column with its latest value at or before the row's index
+            value (latest-at semantics); ``None`` leaves nulls where a column has no data at
+            exactly that index value.
+        sample
+            Rows at these index values instead of where data is: a number of Hz on a time
+            timeline (``sample=10`` is a 10 Hz grid), a step on a sequence timeline, or an
+            explicit sequence of index values.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``index`` then one column per ``entity:component``. Timeless data never makes rows
+            on its own; it fills its column in every row.
+
+        Examples
+        --------
+        >>> rec.dataset("sensor_time", ["camera/image:tensor", "world/robot:translation"], sample=10)  # doctest: +SKIP
+        """
+        from ._dataset import dataset
+
+        return dataset(self, index, columns, start=start, end=end, fill=fill, sample=sample)
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording({self.path!r}, application_id={self.application_id!r}, recording_id={self.recording_id!r}, "
+            f"{len(self.index)} chunks)"
+        )
+
+
+def _row_range(c: ChunkInfo) -> range:
+    if c.row_id_min is None or c.row_id_max is None:
+        return range(0)
+    return range(c.row_id_min, c.row_id_max + 1)
+
+
+def _is_sorted(frame: pl.DataFrame, column: str) -> bool:
+    if column not in frame.columns or frame.height < 2:
+        return True
+    s = frame.get_column(column)
+    return bool(s.null_count() == 0 and s.is_sorted())
+
+
+def open(path: str | os.PathLike[str], *, recording: str | int | None = None) -> Recording:
+    """Open an .rrd file for queries.
+
+    Parameters
+    ----------
+    path
+        The file. A truncated file (a crashed robot's) opens on its sound prefix with one
+        :class:`TruncatedRecordingWarning` saying how much was lost.
+    recording
+        Recording id or index, for files holding several recordings.
+
+    Examples
+    --------
+    >>> import rrquery
+    >>> rec = rrquery.open("run.rrd")  # doctest: +SKIP
+    >>> rec.application_id, rec.timelines()  # doctest: +SKIP
+    """
+    return Recording(path, recording=recording)

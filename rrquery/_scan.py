@@ -1,0 +1,265 @@
+"""Lazy scans through Polars' IO plugin interface, with chunk pruning from the predicate.
+
+Polars hands the plugin the projected columns and the filter predicate. Bounds on
+timeline columns and equalities on ``entity`` are read out of the predicate (its
+serialized expression tree) to skip chunks using the index, so chunks outside the
+filter are never read or decompressed. The predicate itself is still applied to every
+frame: pruning is an optimisation, never the filter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from polars.io.plugins import register_io_source
+
+from rrformat.chunk import ROW_ID, ChunkInfo, timeline_kind_of
+
+from ._frames import ENTITY, chunk_frame, timeline_dtype
+from ._recording import QueryStats, Recording
+
+__all__ = ["scan", "Bounds", "predicate_bounds"]
+
+_READ_AHEAD = 8  # records decoded together (in parallel threads), bounding memory
+
+
+@dataclass
+class Bounds:
+    """What a predicate says about the rows it keeps (None: nothing known)."""
+
+    time: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    entities: set[str] | None = None
+
+    def narrow(self, column: str, lo: int | None, hi: int | None) -> None:
+        old_lo, old_hi = self.time.get(column, (None, None))
+        new_lo = lo if old_lo is None else (old_lo if lo is None else max(old_lo, lo))
+        new_hi = hi if old_hi is None else (old_hi if hi is None else min(old_hi, hi))
+        self.time[column] = (new_lo, new_hi)
+
+
+_UNIT_NS = {"Nanoseconds": 1, "Microseconds": 1_000, "Milliseconds": 1_000_000}
+
+
+def _literal(node: Any) -> Any:
+    """The Python value of a literal node (unwrapping casts), or raise KeyError."""
+    if "Cast" in node:
+        return _literal(node["Cast"]["expr"])
+    lit = node["Literal"]
+    if "Dyn" in lit:
+        return next(iter(lit["Dyn"].values()))
+    scalar = lit["Scalar"]
+    if "Datetime" in scalar:
+        value, unit, _tz = scalar["Datetime"]
+        return int(value) * _UNIT_NS[unit]
+    if "String" in scalar:
+        return str(scalar["String"])
+    return next(iter(scalar.values()))
+
+
+def _walk(node: Any, out: Bounds, columns: set[str]) -> None:
+    if "BinaryExpr" in node:
+        e = node["BinaryExpr"]
+        op = e["op"]
+        if op in ("And", "LogicalAnd"):
+            _walk(e["left"], out, columns)
+            _walk(e["right"], out, columns)
+            return
+        left, right = e["left"], e["right"]
+        flip = {"Lt": "Gt", "LtEq": "GtEq", "Gt": "Lt", "GtEq": "LtEq", "Eq": "Eq"}
+        if "Column" not in left and "Column" in right:
+            left, right, op = right, left, flip.get(op, "")
+        if "Column" not in left:
+            return
+        name = left["Column"]
+        try:
+            value = _literal(right)
+        except (KeyError, TypeError, StopIteration):
+            return
+        if name == ENTITY and op == "Eq" and isinstance(value, str):
+            out.entities = {value} if out.entities is None else out.entities & {value}
+            return
+        if name not in columns or isinstance(value, (str, bool)) or value is None:
+            return
+        if isinstance(value, float):
+            lo_v, hi_v = int(-(-value // 1)), int(value // 1)  # ceil, floor
+        else:
+            lo_v = hi_v = int(value)
+        if op == "Eq":
+            out.narrow(name, lo_v, hi_v)
+        elif op == "GtEq":
+            out.narrow(name, lo_v, None)
+        elif op == "Gt":
+            out.narrow(name, hi_v + 1, None)
+        elif op == "LtEq":
+            out.narrow(name, None, hi_v)
+        elif op == "Lt":
+            out.narrow(name, None, lo_v - 1)
+        return
+    if "Function" in node:
+        f = node["Function"]
+        fn = f.get("function", {})
+        between = fn.get("Boolean", {}).get("IsBetween") if isinstance(fn, dict) else None
+        inputs = f.get("input", [])
+        if between is not None and len(inputs) == 3 and "Column" in inputs[0] and inputs[0]["Column"] in columns:
+            try:
+                lo, hi = int(_literal(inputs[1])), int(_literal(inputs[2]))
+            except (KeyError, TypeError, ValueError, StopIteration):
+                return
+            closed = between.get("closed", "Both")
+            out.narrow(
+                inputs[0]["Column"],
+                lo if closed in ("Both", "Left") else lo + 1,
+                hi if closed in ("Both", "Right") else hi - 1,
+            )
+
+
+def predicate_bounds(predicate: pl.Expr | None, timelines: Sequence[str]) -> Bounds:
+    """Bounds on timeline columns and ``entity`` implied by a predicate (best effort)."""
+    out = Bounds()
+    if predicate is None:
+        return out
+    try:
+        tree = json.loads(predicate.meta.serialize(format="json"))
+    except Exception:  # the serialized form is not a stable Polars API: no pruning then
+        return out
+    _walk(tree, out, set(timelines))
+    return out
+
+
+def _polars_type(arrow_type: pa.DataType) -> pl.DataType:
+    frame = pl.from_arrow(pa.table({"c": pa.array([], type=arrow_type)}))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.schema["c"]
+
+
+def scan(
+    path: str | os.PathLike[str],
+    entities: str | Sequence[str] = "**",
+    timeline: str | None = None,
+    *,
+    recording: str | int | None = None,
+    stats: QueryStats | None = None,
+) -> pl.LazyFrame:
+    """A lazy Polars scan of the rows of matching entities.
+
+    Filters on timeline columns (``pl.col("frame").is_between(10, 20)``, comparisons,
+    ``entity == ...``) and column selections are pushed down: chunks outside the filter
+    are never read or decompressed.
+
+    Parameters
+    ----------
+    path
+        The .rrd file.
+    entities
+        Glob pattern(s) of the entities to include.
+    timeline
+        If given, only rows on this timeline (plus timeless rows) are included.
+    recording
+        Recording id or index for files with several recordings.
+    stats
+        A :class:`QueryStats` to count what the scan read (records decoded, chunks read).
+
+    Returns
+    -------
+    polars.LazyFrame
+        Columns ``entity``, ``row_id``, the timelines (times as Datetime(ns, UTC)) and the
+        components of the matching entities (null where an entity lacks one).
+
+    Examples
+    --------
+    >>> lf = rrquery.scan("run.rrd", "robot/**", timeline="frame")  # doctest: +SKIP
+    >>> lf.filter(pl.col("frame").is_between(1000, 1010)).select("frame", "scalar").collect()  # doctest: +SKIP
+    """
+    rec = Recording(path, recording=recording)
+    if timeline is not None:
+        rec.timeline_kind(timeline)
+    infos = rec.select(entities)
+    if timeline is not None:
+        infos = [c for c in infos if c.timeless or timeline in c.timelines]
+    schema: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
+    for name, kind in rec._timelines.items():
+        if any(name in c.timelines for c in infos):
+            schema[name] = timeline_dtype(kind)
+    for sid in dict.fromkeys(c.schema_id for c in infos):
+        for f in rec._schema(sid):
+            if f.name not in schema and f.name != ROW_ID and timeline_kind_of(f) is None:
+                schema[f.name] = _polars_type(f.type)
+    time_kinds = {k: v for k, v in rec._timelines.items() if k in schema}
+    counter = stats if stats is not None else QueryStats()
+
+    def source(
+        with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        bounds = predicate_bounds(predicate, list(time_kinds))
+        chosen = _prune(infos, bounds, timeline)
+        wanted = list(schema) if with_columns is None else with_columns
+        needed = set(wanted) | (set(predicate.meta.root_names()) if predicate is not None else set())
+        components = [c for c in needed if c not in time_kinds and c not in (ENTITY, ROW_ID)]
+        emitted = 0
+        for group in _record_groups(chosen):
+            before = rec.stats.records_decoded
+            for chunk in rec.read_chunks(group):
+                frame = chunk_frame(chunk, components=components)
+                if timeline is not None and not chunk.timeless:
+                    frame = frame.filter(pl.col(timeline).is_not_null())
+                frame = _conform(frame, schema)
+                if predicate is not None:
+                    frame = frame.filter(predicate)
+                frame = frame.select(wanted)
+                if n_rows is not None:
+                    frame = frame.head(n_rows - emitted)
+                emitted += frame.height
+                if frame.height:
+                    yield frame
+                if n_rows is not None and emitted >= n_rows:
+                    break
+            counter.records_decoded += rec.stats.records_decoded - before
+            counter.chunks_read += len(group)
+            if n_rows is not None and emitted >= n_rows:
+                return
+
+    return register_io_source(source, schema=schema, explain_name="rrd", explain_detail=str(path))
+
+
+def _record_groups(chosen: list[ChunkInfo]) -> Iterator[list[ChunkInfo]]:
+    """Chunks in groups spanning at most _READ_AHEAD records, never splitting a record."""
+    group: list[ChunkInfo] = []
+    records: set[int] = set()
+    for c in chosen:
+        if c.record_offset not in records and len(records) == _READ_AHEAD:
+            yield group
+            group, records = [], set()
+        group.append(c)
+        records.add(c.record_offset)
+    if group:
+        yield group
+
+
+def _prune(infos: list[ChunkInfo], bounds: Bounds, timeline: str | None) -> list[ChunkInfo]:
+    out = []
+    for c in infos:
+        if bounds.entities is not None and c.entity not in bounds.entities:
+            continue
+        keep = True
+        for name, (lo, hi) in bounds.time.items():
+            # A bound on a timeline drops rows that are null there, timeless rows included.
+            if c.timeless or not c.overlaps(name, lo, hi):
+                keep = False
+                break
+        if keep:
+            out.append(c)
+    return out
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items() if name not in frame.columns]
+    if missing:
+        frame = frame.with_columns(missing)
+    casts = [pl.col(n).cast(schema[n]) for n in frame.columns if n in schema and frame.schema[n] != schema[n]]
+    return frame.with_columns(casts) if casts else frame
