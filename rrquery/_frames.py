@@ -62,8 +62,5 @@ def concat_frames(frames: Iterable[pl.DataFrame], timelines: Mapping[str, Timeli
         schema: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
         schema.update({name: timeline_dtype(kind) for name, kind in timelines.items()})
         return pl.DataFrame(schema=schema)
-    if len(parts) == 1:
-        out = parts[0]
-    else:
-        out = pl.concat(parts, how="diagonal_relaxed", rechunk=False)
+    out = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed", rechunk=False)
     return order_columns(out, timelines)

@@ -62,7 +62,8 @@ def _tensors(series: pl.Series) -> npt.NDArray[Any] | list[npt.NDArray[Any] | No
         data = data.cast(pa.large_binary())
         offsets = np.frombuffer(data.buffers()[1], dtype=np.int64)[data.offset : data.offset + len(data) + 1]
         buf = np.frombuffer(data.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        return buf.view(dt).reshape(len(arr), *shapes[0])
+        stacked: npt.NDArray[Any] = buf.view(dt).reshape(len(arr), *shapes[0])
+        return stacked
     out: list[npt.NDArray[Any] | None] = []
     for ok, shape, dtype, blob in zip(valid, shapes, dtypes, data.to_pylist(), strict=True):
         out.append(None if not ok else np.frombuffer(blob, dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape))

@@ -114,15 +114,10 @@ class Recording:
         """
         rows = []
         for name, kind in self._timelines.items():
-            lo = [
-                c.timelines[name].min for c in self.index if name in c.timelines and c.timelines[name].min is not None
-            ]
-            hi = [
-                c.timelines[name].max for c in self.index if name in c.timelines and c.timelines[name].max is not None
-            ]
-            rows.append(
-                {"name": name, "kind": kind.value, "min": min(lo) if lo else None, "max": max(hi) if hi else None}
-            )
+            ranges = [c.timelines[name] for c in self.index if name in c.timelines]
+            lo = [r.min for r in ranges if r.min is not None]
+            hi = [r.max for r in ranges if r.max is not None]
+            rows.append({"name": name, "kind": kind.value, "min": min(lo, default=None), "max": max(hi, default=None)})
         return pl.DataFrame(
             rows, schema={"name": pl.String, "kind": pl.String, "min": pl.Int64, "max": pl.Int64}, orient="row"
         )
