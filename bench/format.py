@@ -4,7 +4,8 @@ Runs, in one process and on the very same Arrow record batches:
 
 1. writing a lidar-like point cloud (``--frames`` frames of ``--points`` points, one
    row per frame) with :class:`rrformat.writer.RrdWriter` and with a pyarrow IPC
-   stream, both zstd level 3, and both uncompressed for reference;
+   stream, both zstd level 3; both uncompressed, and both zstd to /dev/null (the
+   encoding alone, without the page cache), for reference;
 2. opening the resulting file through its footer;
 3. opening it by a scan of the record headers (no footer);
 4. reading everything back (pyarrow stream, rrformat chunks) and one frame in the
@@ -20,7 +21,7 @@ Usage::
 Timings are wall-clock (``time.perf_counter``). Each write is timed from opening the
 file to closing it, without fsync; dirty pages are flushed with ``os.sync()`` before
 each timed write (outside the timing) so that no run pays for an earlier one's
-writeback. Every write runs ``--repeat`` times (default 3), alternating the writers,
+writeback. Every write runs ``--repeat`` times (default 5), alternating the writers,
 and the best run is reported. Reads hit the page cache (the files were just written,
 and the cache cannot be dropped without root), so they measure CPU cost, not the disk.
 """
@@ -349,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--entities", type=int, default=10_000, help="small-entities case: entities per frame")
     ap.add_argument("--entity-frames", type=int, default=10, help="small-entities case: frames")
     ap.add_argument("--out", help="directory for the files (default: a temporary one under /tmp)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each write; the best is reported")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each write; the best is reported")
     ap.add_argument("--keep", action="store_true", help="keep the files at the end")
     args = ap.parse_args(argv)
 

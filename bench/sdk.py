@@ -20,6 +20,10 @@ built from the same numpy arrays inside the timing):
 5. ``columns``: 1,000,000 scalars through one ``log_columns`` call (the pyarrow row: one
    batch), then a 10,000-frame range read through the file's index.
 
+Not timed: imports, data generation, and the one-time import of pandas that pyarrow
+makes at its first array conversion when pandas is installed (0.2-0.4 s; each child
+makes one conversion before its timing starts, for both variants alike).
+
 Peak RSS growth: the child resets the kernel's high-water mark (``/proc/self/clear_refs``)
 once its data is ready, then reports ``VmHWM`` at the end minus ``VmRSS`` at the start
 (falling back to ``ru_maxrss`` when the reset is not permitted).
@@ -206,6 +210,9 @@ def _write_stream(path: str, batches: Callable[[], Any], schema: pa.Schema) -> N
 
 
 def _timed(fn: Callable[[], None], rss: PeakRss) -> tuple[float, float]:
+    # pyarrow imports pandas (when installed) at its first array conversion, which takes
+    # 0.2-0.4 s: a one-time import like pyarrow's own, done here for both variants.
+    pa.array(np.zeros(1))
     os.sync()  # earlier runs' dirty pages are written back outside the timing
     rss.start()
     t0 = time.perf_counter()

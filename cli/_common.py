@@ -37,6 +37,7 @@ __all__ = [
     "parse_size",
     "progress_bar",
     "fail",
+    "usage_errors",
 ]
 
 EXIT_OK = 0
@@ -283,3 +284,16 @@ def progress_bar(label: str, total: int) -> Iterator[Progress | None]:
                 last += step
 
         yield update
+
+
+@contextlib.contextmanager
+def usage_errors(*types: type[Exception]) -> Iterator[None]:
+    """Report these exceptions as bad input: their message in one line, exit code 2.
+
+    For library errors that mean the user asked for something wrong (an unknown name,
+    a bad value), which would otherwise be reported as failures (exit code 1).
+    """
+    try:
+        yield
+    except types as exc:
+        raise UserError(str(exc), EXIT_USAGE) from exc

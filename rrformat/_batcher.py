@@ -7,6 +7,7 @@ sink, and bounds memory: above ``max_bytes_in_flight`` log calls wait.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -118,9 +119,17 @@ _COLUMN_TYPES: dict[str, pa.DataType] = {name: c.column_type for name, c in COMP
 
 
 def _to_arrow(cell: Any, instance_type: pa.DataType | None) -> pa.Array:
-    """A numpy cell (an (n,) or (n, k) array of a batched component) as an Arrow array of instances."""
+    """A cell of a batched component as an Arrow array of its instances.
+
+    Besides Arrow arrays, a cell may be a numpy array (``(n,)``, or ``(n, k)`` for a
+    fixed-size-list component) or a tuple: *one* instance of a fixed-size-list
+    component, as Python numbers (the fast path of one small vector per call).
+    """
     if isinstance(cell, pa.Array):
         return cell
+    if type(cell) is tuple:
+        assert instance_type is not None and pa.types.is_fixed_size_list(instance_type)
+        return pa.FixedSizeListArray.from_arrays(pa.array(cell, type=instance_type.value_type), type=instance_type)
     arr = np.ascontiguousarray(cell)
     if instance_type is not None and pa.types.is_fixed_size_list(instance_type):
         flat = pa.array(arr.reshape(-1), type=instance_type.value_type)
@@ -128,8 +137,8 @@ def _to_arrow(cell: Any, instance_type: pa.DataType | None) -> pa.Array:
     return pa.array(arr.reshape(-1) if arr.ndim > 1 else arr, type=instance_type)
 
 
-def _instances(ctype: ComponentType | None, present: list[Any]) -> pa.Array:
-    """The instances of all rows of a batched column, concatenated."""
+def _instances(ctype: ComponentType | None, present: list[Any], kinds: set[type]) -> pa.Array:
+    """The instances of all rows of a batched column, concatenated (``kinds``: the cells' types)."""
     instance_type = ctype.instance_type if ctype is not None else None
     if not present:
         assert instance_type is not None
@@ -137,9 +146,23 @@ def _instances(ctype: ComponentType | None, present: list[Any]) -> pa.Array:
     if len(present) == 1:
         # One row (a large cloud, an image): wrap it, concatenating would copy it.
         return _to_arrow(present[0], instance_type)
-    if all(type(c) is np.ndarray for c in present):
-        # Many small numpy cells (one box per call): one numpy concatenation, one Arrow array.
+    if kinds == {tuple}:
+        # One small vector per row: their numbers make one flat array.
+        assert instance_type is not None
+        flat = np.fromiter(
+            itertools.chain.from_iterable(present),
+            dtype=instance_type.value_type.to_pandas_dtype(),
+            count=len(present) * instance_type.list_size,
+        )
+        return _to_arrow(flat.reshape(len(present), -1), instance_type)
+    if kinds == {np.ndarray}:
+        # Many small numpy cells: one numpy concatenation, one Arrow array.
         return _to_arrow(np.concatenate(present), instance_type)
+    if kinds == {np.ndarray, tuple} and instance_type is not None and pa.types.is_fixed_size_list(instance_type):
+        dtype = instance_type.value_type.to_pandas_dtype()
+        width = instance_type.list_size
+        rows = [np.array(c, dtype=dtype).reshape(1, width) if type(c) is tuple else c for c in present]
+        return _to_arrow(np.concatenate(rows), instance_type)
     arrays = [_to_arrow(c, instance_type) for c in present]
     first = arrays[0].type
     if instance_type is not None and any(a.type != first for a in arrays):
@@ -152,14 +175,23 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
     ctype = COMPONENTS.get(name)
     batched = ctype.batched if ctype is not None else True
     if batched:
+        n = len(cells)
         present = [c for c in cells if c is not None]
-        lengths = np.fromiter((0 if c is None else len(c) for c in cells), dtype=np.int64, count=len(cells))
-        offsets = np.zeros(len(cells) + 1, dtype=np.int32)
+        kinds = set(map(type, present))
+        if tuple in kinds:  # a tuple cell is one instance
+            lengths = np.fromiter(
+                (0 if c is None else 1 if type(c) is tuple else len(c) for c in cells), dtype=np.int64, count=n
+            )
+        elif len(present) == n:
+            lengths = np.fromiter(map(len, cells), dtype=np.int64, count=n)
+        else:
+            lengths = np.fromiter((0 if c is None else len(c) for c in cells), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
-        values = _instances(ctype, present)
+        values = _instances(ctype, present, kinds)
         mask = None
-        if len(present) != len(cells):
-            mask = pa.array([c is None for c in cells], type=pa.bool_())
+        if len(present) != n:
+            mask = pa.array(np.fromiter((c is None for c in cells), dtype=np.bool_, count=n))
         if ctype is not None and values.type == ctype.instance_type:
             return pa.ListArray.from_arrays(pa.array(offsets), values, type=_COLUMN_TYPES[name], mask=mask)
         arr = pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
@@ -183,6 +215,18 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
     return pa.array(cells, type=column_type)
 
 
+def _int_array(values: list[int] | list[int | None], dtype: type[np.integer[Any]]) -> pa.Array:
+    """A row id or timeline column (uint64 or int64) from Python ints, None for a null.
+
+    Through numpy when there is no null: several times faster than Arrow's conversion of
+    Python ints.
+    """
+    try:
+        return pa.array(np.fromiter(values, dtype=dtype, count=len(values)))
+    except (TypeError, OverflowError):  # a None (a row off this timeline), or out of range
+        return pa.array(values, type=pa.from_numpy_dtype(dtype))
+
+
 def _build_batch(
     row_ids: list[int],
     tkinds: dict[str, TimelineKind],
@@ -191,13 +235,13 @@ def _build_batch(
     cols: dict[str, list[Any]],
 ) -> pa.RecordBatch:
     fields = [pa.field(ROW_ID, pa.uint64(), nullable=False)]
-    arrays: list[pa.Array] = [pa.array(row_ids, type=pa.uint64())]
+    arrays: list[pa.Array] = [_int_array(row_ids, np.uint64)]
     if log_times is not None:
         for name, values in tcols.items():
             fields.append(timeline_field(name, tkinds[name]))
-            arrays.append(pa.array(values, type=pa.int64()))
+            arrays.append(_int_array(values, np.int64))
         fields.append(timeline_field(LOG_TIME, TimelineKind.TIME))
-        arrays.append(pa.array(log_times, type=pa.int64()))
+        arrays.append(_int_array(log_times, np.int64))
     for name, cells in cols.items():
         arr = _build_column(name, cells)
         fields.append(pa.field(name, arr.type))
@@ -209,6 +253,23 @@ def build_chunk(buf: _Buffer) -> Chunk:
     """Turn a buffer's rows into one Arrow chunk."""
     batch = _build_batch(buf.row_ids, buf.tkinds, buf.tcols, None if buf.timeless else buf.log_times, buf.cols)
     return Chunk(buf.entity, buf.kind, batch)
+
+
+def build_row_chunks(buf: _Buffer) -> list[Chunk]:
+    """One chunk per row of a buffer of large rows (see ``_LARGE_ROW_BYTES``)."""
+    out = []
+    log_times = None if buf.timeless else buf.log_times
+    for i in range(len(buf.row_ids)):
+        j = i + 1
+        batch = _build_batch(
+            buf.row_ids[i:j],
+            buf.tkinds,
+            {name: values[i:j] for name, values in buf.tcols.items()},
+            None if log_times is None else log_times[i:j],
+            {name: cells[i:j] for name, cells in buf.cols.items()},
+        )
+        out.append(Chunk(buf.entity, buf.kind, batch))
+    return out
 
 
 def build_chunks(bufs: Sequence[_Buffer]) -> list[Chunk]:
@@ -241,6 +302,10 @@ def build_chunks(bufs: Sequence[_Buffer]) -> list[Chunk]:
 
 _SHARED_BUILD_BYTES = 64 << 10
 """Buffers up to this size are built together with others of their layout."""
+_LARGE_ROW_BYTES = 512 << 10
+"""Rows this large (images, clouds) are built one chunk each, without copying them into one
+batch: the file sink's records hold at most ``max(flush_bytes, 1 MiB)``, so that with the
+default settings the writer stores each such row alone in a record anyway."""
 
 
 class Batcher:
@@ -400,7 +465,7 @@ class Batcher:
             if len(group) < 2:
                 continue
             try:
-                for buf, chunk in zip(group, build_chunks(group)):
+                for buf, chunk in zip(group, build_chunks(group), strict=True):
                     built[id(buf)] = chunk
             except Exception:  # build them one by one below, so that one bad value loses only its rows
                 pass
@@ -411,12 +476,16 @@ class Batcher:
                 freed += item.batch.nbytes
                 continue
             freed += item.nbytes
-            chunk = built.get(id(item))
-            if chunk is not None:
-                chunks.append(chunk)
+            shared = built.get(id(item))
+            if shared is not None:
+                chunks.append(shared)
                 continue
             try:
-                chunks.append(build_chunk(item))
+                rows = len(item.row_ids)
+                if rows > 1 and item.nbytes >= rows * _LARGE_ROW_BYTES:
+                    chunks.extend(build_row_chunks(item))
+                else:
+                    chunks.append(build_chunk(item))
             except Exception as exc:  # a bad value must not lose the other entities' rows
                 log.warning("rrkit: dropped %d rows of %r: %s", len(item.row_ids), item.entity, exc)
         try:

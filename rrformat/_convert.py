@@ -28,7 +28,7 @@ __all__ = [
     "labels",
     "broadcast_count",
     "finite_scalar",
-    "small_vector",
+    "plain_vector",
 ]
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -51,35 +51,36 @@ def as_float_array(value: Any, arg: str, *, allow_nan: bool = False) -> npt.NDAr
     return out
 
 
-def small_vector(value: Any, width: int, *, minimum: float | None = None) -> npt.NDArray[np.float32] | None:
-    """One short vector (a box's size, a centre) as a (1, width) float32 array, if plainly valid; else None.
+def plain_vector(value: Any, width: int, *, minimum: float | None = None) -> tuple[float, ...] | None:
+    """One short vector (a box's size, a centre) as a tuple of Python numbers, if plainly valid; else None.
 
     The fast path of :func:`as_float_array` for the many small calls of a tracker: a
-    numpy array of shape ``(width,)`` and a real dtype, or a list or tuple of ``width``
-    Python floats (or small ints), whose float32 values are finite (and ``>= minimum``).
-    For anything else it returns None and the caller takes its general path, which then
-    returns the same array or names the problem. The result is always a new array.
+    numpy array of shape ``(width,)`` and a float dtype, or a list or tuple of ``width``
+    Python floats (or small ints), all within the float32 range (and ``>= minimum``),
+    so that their float32 values are finite. For anything else it returns None and the
+    caller takes its general path, which then gives the same float32 values or names
+    the problem. The tuple is a copy: the caller may reuse its array.
     """
     t = type(value)
     if t is np.ndarray:
-        if value.shape != (width,) or value.dtype.kind not in "fiu":
+        if value.shape != (width,) or value.dtype.kind != "f":
             return None
-        arr = value.astype(np.float32).reshape(1, width)
-    elif t is list or t is tuple:
+        out = tuple(value.tolist())
+    elif t is tuple or t is list:
         if len(value) != width:
             return None
         for x in value:
             tx = type(x)
             if tx is not float and not (tx is int and -_EXACT_INT <= x <= _EXACT_INT):
                 return None
-        arr = np.array([value], dtype=np.float32)
+        out = tuple(value)
     else:
         return None
     low = -_F32_MAX if minimum is None else minimum
-    for x in arr.tolist()[0]:
+    for x in out:
         if not low <= x <= _F32_MAX:  # also false for NaN
             return None
-    return arr
+    return out
 
 
 def fixed_list(values: npt.NDArray[Any], width: int, value_type: pa.DataType) -> pa.Array:
@@ -115,18 +116,21 @@ def _color_array(value: Any, arg: str) -> npt.NDArray[np.uint8]:
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all() or arr.min(initial=0.0) < 0.0 or arr.max(initial=0.0) > 1.0:
             raise ArgumentError(arg, describe_value(value), "float colours in the range 0-1 (or uint8 0-255)")
-        arr = np.round(arr * 255.0).astype(np.uint8)
+        arr = np.round(arr * 255.0)
     elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
-        if arr.size and (arr.min() < 0 or arr.max() > 255):
+        # uint8 and bool values are in range by their type: no pass over the data for them.
+        if arr.dtype != np.uint8 and arr.dtype != np.bool_ and arr.size and (arr.min() < 0 or arr.max() > 255):
             raise ArgumentError(
                 arg, f"{describe_value(value)} with values {arr.min()}..{arr.max()}", "integer colours 0-255"
             )
-        arr = arr.astype(np.uint8, copy=True)  # owned: see as_float_array
     else:
         raise ArgumentError(arg, describe_value(value), "numeric colours (uint8 0-255 or float 0-1)")
+    # One new array (owned: see as_float_array), written once: RGB gets an opaque alpha channel.
+    out = np.empty((arr.shape[0], 4), dtype=np.uint8)
+    out[:, : arr.shape[1]] = arr
     if arr.shape[1] == 3:
-        arr = np.concatenate([arr, np.full((arr.shape[0], 1), 255, np.uint8)], axis=1)
-    return arr
+        out[:, 3] = 255
+    return out
 
 
 def colors(value: Any, arg: str, n: int) -> pa.Array:

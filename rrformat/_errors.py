@@ -75,10 +75,10 @@ def log_function(fn: Callable[P, R]) -> Callable[P, R | None]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
         # The common case inline (an open, enabled stream): this runs on every log call.
-        given = kwargs.get("recording")
+        given: RecordingStream | None = kwargs.get("recording")  # type: ignore[assignment]
         stream = given if given is not None else _recording._global
         if stream is None or not stream.enabled or stream._closed:
-            stream = resolve(given)  # type: ignore[arg-type]
+            stream = resolve(given)
             if stream is None:
                 return None
         kwargs["recording"] = stream

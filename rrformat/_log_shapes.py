@@ -377,24 +377,26 @@ def _boxes_row(
     entity = recording._paths.get(entity_path) if type(entity_path) is str else None
     if entity is None:
         entity = recording.entity(entity_path)
-    # One box per call is the common case of trackers: plain vectors take the fast path.
-    hs = cv.small_vector(half_sizes, 3, minimum=0.0) if single else None
+    # Half sizes and centres are queued as (n, 3) float32 arrays (owned: copied here), or for
+    # one box of plain numbers as tuples, one instance each (see rrformat._batcher): the
+    # batcher makes one Arrow array of the rows of many calls.
+    hs: Any = cv.plain_vector(half_sizes, 3, minimum=0.0) if single else None
     if hs is None:
         hs = _half_sizes(half_sizes, names[0], single=single)
-    n = len(hs)
-    # Half sizes and centres are queued as (n, 3) float32 arrays (owned: copied above); the
-    # batcher concatenates the rows of many calls with numpy before making Arrow arrays.
+        n = len(hs)
+    else:
+        n = 1
     cells: dict[str, Any] = {"half_sizes": hs}
-    nbytes = hs.nbytes
+    nbytes = 12 * n
     if positions is not None:
-        pos = cv.small_vector(positions, 3) if single else None
+        pos: Any = cv.plain_vector(positions, 3) if single else None
         if pos is None:
             if single:
                 pos = one_vector(positions, names[1], 3, "one box centre")
             else:
                 pos = float_rows(positions, names[1], 3, n=n, per="box")
         cells["centers"] = pos
-        nbytes += pos.nbytes
+        nbytes += 12 * n
     if rotations is not None:
         cells["rotations"] = quaternions(rotations, names[2], n, single=single)
     if any(v is not None for v in (rotations, colors, labels, class_ids, stroke_widths)):
@@ -509,6 +511,17 @@ def log_obb(
     ...            rotation_q=[0, 0, 0, 1], color=[0, 255, 0], label="robot")  # doctest: +SKIP
     """
     assert recording is not None
+    if rotation_q is None and color is None and stroke_width is None and label is None and class_id is None:
+        # The common call of a tracker (a known path, a size and a centre) without the
+        # general path's conversions; anything unusual is left to _boxes_row.
+        entity = recording._paths.get(entity_path) if type(entity_path) is str else None
+        hs = cv.plain_vector(half_size, 3, minimum=0.0)
+        pos = cv.plain_vector(position, 3) if position is not None else None
+        if entity is not None and hs is not None and (pos is not None or position is None):
+            # A tuple cell is one instance (see rrformat._batcher): no array per call.
+            cells: dict[str, Any] = {"half_sizes": hs} if pos is None else {"half_sizes": hs, "centers": pos}
+            recording.log_row(entity, "boxes3d", cells, timeless=timeless, nbytes=88 if pos is not None else 76)
+            return
     _boxes_row(
         recording, entity_path, single=True, half_sizes=half_size, positions=position, rotations=rotation_q,
         colors=color, stroke_widths=stroke_width, labels=label, class_ids=class_id, timeless=timeless,

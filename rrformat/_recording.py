@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -26,6 +27,10 @@ log = logging.getLogger("rrkit")
 
 _EMPTY: TimePoint = {}
 _PATH_CACHE_LIMIT = 100_000
+_PLAIN_PART = r"(?:[A-Za-z_][A-Za-z0-9_]*|#?(?:0|[1-9][0-9]{0,17}))"
+_PLAIN_PATH = re.compile(rf"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
+"""Paths already in canonical form, of names without '.' or '-' (so never UUID-shaped) and
+numbers without leading zeros: the common case, taken without the full parser."""
 
 
 def _env_flag(name: str) -> bool | None:
@@ -268,7 +273,7 @@ class RecordingStream:
         if cached is not None:
             return cached
         try:
-            canonical = str(EntityPath.parse(path))
+            canonical = path if type(path) is str and _PLAIN_PATH.fullmatch(path) else str(EntityPath.parse(path))
         except (ValueError, TypeError) as exc:
             raise ArgumentError(arg, repr(path), f"a valid entity path ({exc})") from None
         if not canonical:

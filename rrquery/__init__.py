@@ -8,6 +8,7 @@ Examples
 >>> rec.dataset("frame", ["camera/image:tensor", "robot/pose:translation"], sample=1)  # doctest: +SKIP
 """
 
+from ._export import export as export
 from ._numpy import decode_image as decode_image
 from ._numpy import to_numpy as to_numpy
 from ._recording import QueryStats as QueryStats
@@ -16,4 +17,4 @@ from ._recording import TruncatedRecordingWarning as TruncatedRecordingWarning
 from ._recording import open as open
 from ._scan import scan as scan
 
-__all__ = ["open", "scan", "to_numpy", "decode_image", "Recording", "QueryStats", "TruncatedRecordingWarning"]
+__all__ = ["open", "scan", "export", "to_numpy", "decode_image", "Recording", "QueryStats", "TruncatedRecordingWarning"]

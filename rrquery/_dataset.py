@@ -124,10 +124,14 @@ def _grid(
     sample: Any,
     index: str,
 ) -> pl.Series:
+    if isinstance(sample, (np.integer, np.floating)):
+        sample = sample.item()  # a step or rate computed with numpy is a number, not a list of samples
     if sample is not None and not isinstance(sample, (int, float)):
         items = list(sample)
         grid = [to_timeline_value(v, kind, arg="sample", timeline=index) for v in items]
-        return pl.Series(_KEY, sorted({g for g in grid if g is not None}), dtype=pl.Int64)
+        # start/end bound explicit samples too.
+        kept = {g for g in grid if g is not None and (lo is None or g >= lo) and (hi is None or g <= hi)}
+        return pl.Series(_KEY, sorted(kept), dtype=pl.Int64)
     keys = [part.get_column(_KEY) for part in values.values()]
     present = pl.concat(keys) if keys else pl.Series(_KEY, [], pl.Int64)
     present = present.filter(present != _BEFORE_ALL)

@@ -41,7 +41,8 @@ def to_numpy(series: pl.Series, *, decode: bool = False) -> npt.NDArray[Any] | l
     if isinstance(dtype, pl.List):
         rows = [None if v is None else v.to_numpy() for v in series]
         lengths = {len(r) for r in rows if r is not None}
-        if None not in rows and len(lengths) <= 1 and rows:
+        # `None in rows` would compare arrays elementwise: test identity instead.
+        if rows and all(r is not None for r in rows) and len(lengths) <= 1:
             return np.stack(rows)  # type: ignore[arg-type]
         return rows
     out: npt.NDArray[Any] = series.to_numpy()

@@ -144,6 +144,9 @@ class Recording:
             entry = agg.setdefault(key, [0, set()])
             entry[0] += c.rows
             entry[1].update(self._component_names(c))
+        if not agg and pattern != "**":
+            # Likely a typo: say what exists, as queries do ("**" on an empty recording lists nothing).
+            raise ValueError(f"no entity matches {pattern!r}; entities: {self._entity_list()}")
         rows = [
             {"entity": e, "kind": k, "components": sorted(comps), "rows": n, "timeless": t}
             for (e, k, t), (n, comps) in sorted(agg.items())
@@ -170,14 +173,19 @@ class Recording:
 
     def schema(self, entity: str) -> dict[str, pl.DataType]:
         """The query columns of an entity and their Polars types."""
-        infos = self._infos_for(entity)
+        return self._columns(self._infos_for(entity))
+
+    def _columns(self, infos: Sequence[ChunkInfo], components: Sequence[str] | None = None) -> dict[str, pl.DataType]:
+        """Query columns of chunks, from their schemas alone (no chunk body is read)."""
         out: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
         for name, kind in self._timelines.items():
             if any(name in c.timelines for c in infos):
                 out[name] = timeline_dtype(kind)
-        for c in infos:
-            for f in self._schema(c.schema_id):
+        for sid in dict.fromkeys(c.schema_id for c in infos):
+            for f in self._schema(sid):
                 if f.name in out or f.name == ROW_ID or timeline_kind_of(f) is not None:
+                    continue
+                if components is not None and f.name not in components:
                     continue
                 empty = pl.from_arrow(pa.table({f.name: pa.array([], type=f.type)}))
                 assert isinstance(empty, pl.DataFrame)
@@ -293,12 +301,13 @@ class Recording:
         --------
         >>> rec.range("world/lidar", timeline="frame", start=100, end=199)  # doctest: +SKIP
         """
+        columns = self._range_columns(entities, components)
         if timeline is None:
             if start is not None or end is not None:
                 raise ValueError("start/end need a timeline=")
             infos = self.select(entities)
             frame = concat_frames(self.frames(infos, components=components), self._timelines)
-            return frame if _is_sorted(frame, ROW_ID) else frame.sort(ROW_ID)
+            return _complete(frame if _is_sorted(frame, ROW_ID) else frame.sort(ROW_ID), columns)
         lo, hi = self.bounds(timeline, start, end)
         infos = self.select(entities, timeline=timeline, start=lo, end=hi)
         timed = concat_frames(self.frames([c for c in infos if not c.timeless], components=components), {})
@@ -316,10 +325,22 @@ class Recording:
             timed = timed.sort([timeline, ROW_ID])
         timeless = [c for c in infos if c.timeless]
         if not timeless:
-            return concat_frames([timed], self._timelines)
+            return _complete(timed, columns)
         # Timeless rows belong to every time: they come first, with null times.
         still = concat_frames(self.frames(timeless, components=components), {}).sort(ROW_ID)
-        return concat_frames([still, timed], self._timelines)
+        return _complete(concat_frames([still, timed], self._timelines), columns)
+
+    def _range_columns(self, entities: str | Sequence[str], components: Sequence[str] | None) -> dict[str, pl.DataType]:
+        """The columns of a range over ``entities``: they do not depend on its window, even an empty one."""
+        infos = self.select(entities)
+        columns = self._columns(infos, components)
+        if components is not None:
+            unknown = [c for c in components if c not in columns]
+            if unknown:
+                have = ", ".join(c for c in self._columns(infos) if c not in (ENTITY, ROW_ID, *self._timelines))
+                names = ", ".join(map(repr, unknown))
+                raise ValueError(f"components: no {names} in the matching entities; they have: {have}")
+        return columns
 
     def latest_at(self, timeline: str, t: TimeValue, entities: str | Sequence[str] = "**") -> pl.DataFrame:
         """For each entity, the latest value of each component at or before ``t``.
@@ -405,6 +426,14 @@ def _row_range(c: ChunkInfo) -> range:
     if c.row_id_min is None or c.row_id_max is None:
         return range(0)
     return range(c.row_id_min, c.row_id_max + 1)
+
+
+def _complete(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Add the columns a result lacks (as nulls) and order them as ``columns`` says."""
+    missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in columns.items() if name not in frame.columns]
+    if missing:
+        frame = frame.with_columns(missing)
+    return frame.select([*columns, *[c for c in frame.columns if c not in columns]])
 
 
 def _is_sorted(frame: pl.DataFrame, column: str) -> bool:

@@ -104,7 +104,9 @@ def _walk(node: Any, out: Bounds, columns: set[str]) -> None:
     if "Function" in node:
         f = node["Function"]
         fn = f.get("function", {})
-        between = fn.get("Boolean", {}).get("IsBetween") if isinstance(fn, dict) else None
+        # Most boolean functions serialize as a bare name ({"Boolean": "IsNull"}), not a dict.
+        boolean = fn.get("Boolean") if isinstance(fn, dict) else None
+        between = boolean.get("IsBetween") if isinstance(boolean, dict) else None
         inputs = f.get("input", [])
         if between is not None and len(inputs) == 3 and "Column" in inputs[0] and inputs[0]["Column"] in columns:
             try:
@@ -126,9 +128,9 @@ def predicate_bounds(predicate: pl.Expr | None, timelines: Sequence[str]) -> Bou
         return out
     try:
         tree = json.loads(predicate.meta.serialize(format="json"))
-    except Exception:  # the serialized form is not a stable Polars API: no pruning then
-        return out
-    _walk(tree, out, set(timelines))
+        _walk(tree, out, set(timelines))
+    except Exception:  # the serialized form is not a stable Polars API: no pruning then, never a failure
+        return Bounds()
     return out
 
 
@@ -202,9 +204,21 @@ def scan(
         needed = set(wanted) | (set(predicate.meta.root_names()) if predicate is not None else set())
         components = [c for c in needed if c not in time_kinds and c not in (ENTITY, ROW_ID)]
         emitted = 0
+        stats = rec.stats
+        seen = [stats.records_decoded, stats.chunks_read, stats.bytes_read]
+
+        def count() -> None:
+            # Count what was read before each frame is handed over: Polars may stop pulling
+            # at any yield (head() after a filter, slice()) and never resume the generator.
+            now = [stats.records_decoded, stats.chunks_read, stats.bytes_read]
+            counter.records_decoded += now[0] - seen[0]
+            counter.chunks_read += now[1] - seen[1]
+            counter.bytes_read += now[2] - seen[2]
+            seen[:] = now
+
         for group in _record_groups(chosen):
-            before = rec.stats.records_decoded
             for chunk in rec.read_chunks(group):
+                count()
                 frame = chunk_frame(chunk, components=components)
                 if timeline is not None and not chunk.timeless:
                     frame = frame.filter(pl.col(timeline).is_not_null())
@@ -218,23 +232,25 @@ def scan(
                 if frame.height:
                     yield frame
                 if n_rows is not None and emitted >= n_rows:
-                    break
-            counter.records_decoded += rec.stats.records_decoded - before
-            counter.chunks_read += len(group)
-            if n_rows is not None and emitted >= n_rows:
-                return
+                    return
 
     return register_io_source(source, schema=schema, explain_name="rrd", explain_detail=str(path))
 
 
 def _record_groups(chosen: list[ChunkInfo]) -> Iterator[list[ChunkInfo]]:
-    """Chunks in groups spanning at most _READ_AHEAD records, never splitting a record."""
+    """Chunks in groups of records, never splitting a record.
+
+    The first group holds one record and later ones double up to _READ_AHEAD: a scan
+    that stops early (``head()``) decodes little, a full scan still decodes in parallel.
+    """
     group: list[ChunkInfo] = []
     records: set[int] = set()
+    limit = 1
     for c in chosen:
-        if c.record_offset not in records and len(records) == _READ_AHEAD:
+        if c.record_offset not in records and len(records) == limit:
             yield group
             group, records = [], set()
+            limit = min(2 * limit, _READ_AHEAD)
         group.append(c)
         records.add(c.record_offset)
     if group:

@@ -111,17 +111,15 @@ class Track:
         self.store = store
         self.timeline = timeline
         self.timeless = [c for c in infos if c.timeless]
-        timed = [
-            c
-            for c in infos
-            if not c.timeless
-            and timeline is not None
-            and c.timelines.get(timeline) is not None
-            and c.timelines[timeline].min is not None
-        ]
-        timed.sort(key=lambda c: c.timelines[timeline].min)  # type: ignore[index,return-value]
-        self.timed = timed
-        self._mins = [c.timelines[timeline].min for c in timed]  # type: ignore[index]
+        spans: list[tuple[int, int, ChunkInfo]] = []
+        for c in infos:
+            tr = c.timelines.get(timeline) if timeline is not None and not c.timeless else None
+            if tr is not None and tr.min is not None and tr.max is not None:
+                spans.append((tr.min, tr.max, c))
+        spans.sort(key=lambda s: s[0])
+        self._spans = spans
+        self.timed = [c for _, _, c in spans]
+        self._mins = [lo for lo, _, _ in spans]
 
     def _times(self, chunk: Chunk) -> npt.NDArray[np.int64]:
         """The chunk's times on the track's timeline; missing values as int64 min (never chosen)."""
@@ -137,9 +135,9 @@ class Track:
         if t is not None and self.timed:
             n = bisect.bisect_right(self._mins, t)  # chunks starting at or before t
             best: tuple[int, int, Row] | None = None
-            candidates = sorted(self.timed[:n], key=lambda c: min(c.timelines[self.timeline].max, t), reverse=True)  # type: ignore[index,type-var]
-            for info in candidates:
-                bound = min(info.timelines[self.timeline].max, t)  # type: ignore[index,type-var]
+            # Visit chunks by the latest time they can offer; stop once none can beat the best.
+            candidates = sorted(((min(hi, t), info) for _, hi, info in self._spans[:n]), key=lambda x: -x[0])
+            for bound, info in candidates:
                 if best is not None and bound < best[0]:
                     break
                 chunk = self.store.chunk(info)
@@ -168,9 +166,8 @@ class Track:
     def history(self, start: int, end: int) -> list[Row]:
         """Every row with a time in ``[start, end]``, in time then logging order."""
         out: list[tuple[int, int, Row]] = []
-        for info in self.timed:
-            tr = info.timelines[self.timeline]  # type: ignore[index]
-            if not tr.overlaps(start, end):
+        for lo, hi, info in self._spans:
+            if hi < start or lo > end:
                 continue
             chunk = self.store.chunk(info)
             times = self._times(chunk)
