@@ -195,6 +195,7 @@ class Result:
     file_bytes: int = 0
     rss_mib: float = 0.0
     rss_method: str = ""
+    cpu_seconds: float = 0.0
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -209,15 +210,26 @@ def _write_stream(path: str, batches: Callable[[], Any], schema: pa.Schema) -> N
             w.write_batch(b)
 
 
+def _cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+_cpu_used = 0.0  # CPU seconds (all threads) of the last timed run
+
+
 def _timed(fn: Callable[[], None], rss: PeakRss) -> tuple[float, float]:
     # pyarrow imports pandas (when installed) at its first array conversion, which takes
     # 0.2-0.4 s: a one-time import like pyarrow's own, done here for both variants.
     pa.array(np.zeros(1))
     os.sync()  # earlier runs' dirty pages are written back outside the timing
+    global _cpu_used
     rss.start()
+    c0 = _cpu_seconds()
     t0 = time.perf_counter()
     fn()
     seconds = time.perf_counter() - t0
+    _cpu_used = _cpu_seconds() - c0
     return seconds, rss.stop()
 
 
@@ -561,7 +573,7 @@ def print_table(results: Sequence[Result]) -> None:
     base = {r.case: r for r in results if r.variant == "pyarrow"}
     head = (
         f"{'case':<8} {'variant':<8} {'items':>9} {'time':>9} {'per item':>15} {'MB/s':>7} "
-        f"{'file MB':>8} {'peak RSS':>9} {'vs pyarrow':>10}"
+        f"{'file MB':>8} {'peak RSS':>9} {'CPU':>8} {'vs pyarrow':>10}"
     )
     print(head)
     print("-" * len(head))
@@ -571,7 +583,7 @@ def print_table(results: Sequence[Result]) -> None:
         mbs = r.input_bytes / MB / r.seconds if r.seconds > 0 else 0.0
         print(
             f"{r.case:<8} {r.variant:<8} {r.items:>9,} {r.seconds:>8.3f}s {per_item(r):>15} {mbs:>7.0f} "
-            f"{r.file_bytes / MB:>8.1f} {r.rss_mib:>6.0f}MiB {ratio:>10}"
+            f"{r.file_bytes / MB:>8.1f} {r.rss_mib:>6.0f}MiB {r.cpu_seconds:>7.2f}s {ratio:>10}"
         )
 
 
@@ -604,6 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.path.exists(path):
             os.remove(path)
         res = CASE_FUNCS[case](variant, sz, path)
+        res.cpu_seconds = _cpu_used
         print("RESULT " + json.dumps(dataclasses.asdict(res)), flush=True)
         return 0
 
@@ -630,7 +643,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print_table(results)
     print()
-    print(f"peak RSS: growth during the case ({results[0].rss_method}); times: best of {args.repeat}")
+    print(
+        f"time: wall clock, best of {args.repeat}; CPU: user + system seconds of all threads; "
+        f"peak RSS: growth during the case ({results[0].rss_method})"
+    )
     all_ok = True
     for case in dict.fromkeys(r.case for r in results):
         sdk = next(r for r in results if r.case == case and r.variant == "sdk")

@@ -1,22 +1,204 @@
-"""The ``rrview`` command: open .rrd recordings in the desktop viewer."""
+"""The ``rrview`` command: open .rrd recordings in the desktop viewer, or render one to a PNG.
+
+Exit codes: 0 success; 1 an unexpected failure (or the viewer's libraries are missing);
+2 bad input (a missing or non-.rrd file, an unknown timeline, a bad time, size or memory
+limit). Every failure is one ``rrview: error: ...`` line on stderr.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import click
 
-from ._pending import not_available
+from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RrdFile, _error_line, _one_line, fail, usage_errors
 
 __all__ = ["main"]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+class _ErrorHandlingCommand(click.Command):
+    """A click command whose failures end as one ``rrview: error:`` line, never a traceback."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        prog = "rrview"
+        try:
+            rv = super().main(args, prog, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            click.echo(f"{prog}: error: interrupted", err=True)
+            code = 130
+        except Exception as exc:
+            if os.environ.get("RRD_DEBUG"):
+                raise
+            message, code = _error_line(exc)
+            click.echo(f"{prog}: error: {_one_line(message)}", err=True)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+class _MemoryLimit(click.ParamType):  # type: ignore[type-arg]
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from rrview.store import parse_memory_limit
+
+        try:
+            return parse_memory_limit(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class _PixelSize(click.ParamType):  # type: ignore[type-arg]
+    name = "WxH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(value))
+        if m is None:
+            self.fail(f"{value!r} is not a size in pixels (expected WIDTHxHEIGHT, e.g. 1280x720)", param, ctx)
+        w, h = int(m.group(1)), int(m.group(2))
+        if not (16 <= w <= 16384 and 16 <= h <= 16384):
+            self.fail(f"{value!r}: width and height must be between 16 and 16384 pixels", param, ctx)
+        return w, h
+
+
+def _open_model(path: Path, memory_limit: int | None) -> Any:
+    """Open a recording; a damaged file is opened on its sound part with one warning line."""
+    from rrview.model import ViewerModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ViewerModel(path, memory_limit=memory_limit)
+    if model.damage is not None:
+        click.echo(
+            f"rrview: warning: {path}: {_one_line(model.damage.describe())}; showing the data before it", err=True
+        )
+    return model
+
+
+def _screenshot(
+    file: Path, out: Path, size: tuple[int, int], memory_limit: int | None, timeline: str | None, time: str | None
+) -> int:
+    from rrview.app import resolve_start
+
+    if out.is_dir():
+        fail(f"--screenshot: {out} is a directory (expected the .png file to write)")
+    if not out.parent.is_dir():
+        fail(f"--screenshot: directory {out.parent} does not exist")
+    model = _open_model(file, memory_limit)
+    try:
+        with usage_errors(ValueError):
+            tl, t = resolve_start(model, timeline, time)
+        if t is None and tl is not None:
+            rng = model.time_range(tl)
+            t = rng[1] if rng is not None else None  # the window's default: the end of the timeline
+        try:
+            from rrview.render import render_layout, save_png
+        except ImportError as exc:
+            fail(f"--screenshot needs vispy and the rrview renderer: {exc}", EXIT_FAILED)
+        image = render_layout(model, timeline=tl, time=t, size=size)
+        save_png(image, out)
+    finally:
+        model.close()
+    click.echo(f"wrote {out} ({size[0]}x{size[1]})")
+    return EXIT_OK
+
+
+def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | None, time: str | None) -> int:
+    try:
+        import pyqtgraph  # noqa: F401
+        import vispy  # noqa: F401
+        from PyQt6 import QtWidgets  # noqa: F401
+    except ImportError as exc:
+        fail(f"the viewer needs PyQt6, vispy and pyqtgraph ({exc}); install them with: pip install 'rrkit[viewer]'", 1)
+    from rrview.app import display_problem, run
+
+    problem = display_problem()
+    if problem is not None:
+        fail(problem, EXIT_USAGE)
+    with usage_errors(ValueError):
+        return run([str(f) for f in files], memory_limit=memory_limit, timeline=timeline, time=time)
+
+
+@click.command(
+    cls=_ErrorHandlingCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.argument("files", nargs=-1, type=RrdFile())
+@click.option(
+    "--memory-limit",
+    type=_MemoryLimit(),
+    default=None,
+    metavar="SIZE",
+    help="Decoded data to keep in memory per recording, e.g. 16GB, 500MiB or 50% (of RAM). "
+    "Default: a quarter of the RAM.",
+)
+@click.option("--timeline", metavar="NAME", help="Timeline to start on (default: the first user timeline).")
+@click.option(
+    "--time",
+    metavar="VALUE",
+    help="Time to start at: a frame number, or seconds / an ISO-8601 time on a time timeline "
+    "(default: the end of the timeline).",
+)
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.png",
+    help="Render the default layout of the (one) recording to a PNG file and exit, without a window.",
+)
+@click.option("--size", type=_PixelSize(), default="1280x720", show_default=True, help="Image size of --screenshot.")
 @click.version_option(package_name="rrkit")
-def main(files: tuple[str, ...]) -> None:
-    """Open FILES (.rrd recordings) in the viewer: time panel, 3D and 2D views, plots and text logs.
+def main(
+    files: tuple[Path, ...],
+    memory_limit: int | None,
+    timeline: str | None,
+    time: str | None,
+    screenshot: Path | None,
+    size: tuple[int, int],
+) -> int:
+    """Open FILES (.rrd recordings) in the viewer: one tab per recording, each with an entity
+    tree, 3D and 2D views, plots and text logs, a selection panel and a time panel to scrub
+    and play.
+
+    Hover a camera image to see the ray through that pixel in the 3D view and its value
+    (depth in metres, class label) in the status bar. Keys: Space play/pause, Left/Right
+    step, Home/End jump. A truncated recording opens with a warning saying how much was lost.
 
     \b
-    Example:
-      rrview run.rrd
+    Examples:
+      rrview run.rrd                      open a recording
+      rrview day1.rrd day2.rrd            two recordings, one tab each
+      rrview run.rrd --timeline frame --time 120
+      rrview big.rrd --memory-limit 4GB   keep at most 4 GB of decoded data
+      rrview run.rrd --screenshot view.png --size 1280x720 --timeline frame --time 120
     """
-    not_available("rrview", "the desktop viewer")
+    if screenshot is not None:
+        if len(files) != 1:
+            fail(f"--screenshot renders one recording; got {len(files)} files")
+        return _screenshot(files[0], screenshot, size, memory_limit, timeline, time)
+    if time is not None and not files:
+        fail("--time needs a recording to open")
+    return _window(files, memory_limit, timeline, time)
+
+
+if __name__ == "__main__":
+    main()

@@ -178,16 +178,19 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
         n = len(cells)
         present = [c for c in cells if c is not None]
         kinds = set(map(type, present))
-        if tuple in kinds:  # a tuple cell is one instance
-            lengths = np.fromiter(
-                (0 if c is None else 1 if type(c) is tuple else len(c) for c in cells), dtype=np.int64, count=n
-            )
-        elif len(present) == n:
-            lengths = np.fromiter(map(len, cells), dtype=np.int64, count=n)
+        if kinds == {tuple} and len(present) == n:  # one instance per row
+            offsets = np.arange(n + 1, dtype=np.int32)
         else:
-            lengths = np.fromiter((0 if c is None else len(c) for c in cells), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
+            if tuple in kinds:  # a tuple cell is one instance
+                lengths = np.fromiter(
+                    (0 if c is None else 1 if type(c) is tuple else len(c) for c in cells), dtype=np.int64, count=n
+                )
+            elif len(present) == n:
+                lengths = np.fromiter(map(len, cells), dtype=np.int64, count=n)
+            else:
+                lengths = np.fromiter((0 if c is None else len(c) for c in cells), dtype=np.int64, count=n)
+            offsets = np.zeros(n + 1, dtype=np.int32)
+            np.cumsum(lengths, out=offsets[1:])
         values = _instances(ctype, present, kinds)
         mask = None
         if len(present) != n:

@@ -163,8 +163,10 @@ def tensor_array(data: npt.NDArray[Any], names: Sequence[str] | None, *, rows: i
     ``data`` must be C-contiguous and little-endian (see :func:`owned`): its buffer is
     wrapped, not copied.
     """
-    n = 1 if rows is None else rows
-    shape = data.shape if rows is None else data.shape[1:]
+    if rows is None:
+        return _one_tensor(data, names)
+    n = rows
+    shape = data.shape[1:]
     per_item = int(np.prod(shape, dtype=np.int64)) * data.itemsize
     raw = data.reshape(-1).view(np.uint8)
     offsets = np.arange(n + 1, dtype=np.int64) * per_item
@@ -177,6 +179,30 @@ def tensor_array(data: npt.NDArray[Any], names: Sequence[str] | None, *, rows: i
         names_col = _list_column(pa.array(list(names), pa.utf8()).take(picks), len(names), n)
     dtype_col = pa.repeat(pa.scalar(data.dtype.name, pa.utf8()), n)
     return pa.StructArray.from_arrays([shape_col, names_col, dtype_col, blobs], fields=list(TENSOR_TYPE))
+
+
+_META_CACHE: dict[tuple[Any, ...], tuple[pa.Array, pa.Array, pa.Array]] = {}
+"""The shape, names and dtype columns of one tensor, per (shape, names, dtype): a camera
+logs the same kind of frame over and over, and Arrow arrays are immutable, so they are shared."""
+
+
+def _one_tensor(data: npt.NDArray[Any], names: Sequence[str] | None) -> pa.StructArray:
+    """The ``tensor`` column of one tensor: :func:`tensor_array` with ``rows=None``."""
+    key = (data.shape, None if names is None else tuple(names), data.dtype.name)
+    meta = _META_CACHE.get(key)
+    if meta is None:
+        meta = (
+            pa.array([list(data.shape)], type=TENSOR_TYPE.field("shape").type),
+            pa.array([None if names is None else list(names)], type=TENSOR_TYPE.field("names").type),
+            pa.array([data.dtype.name], type=pa.utf8()),
+        )
+        if len(_META_CACHE) >= 256:
+            _META_CACHE.clear()
+        _META_CACHE[key] = meta
+    raw = data.reshape(-1).view(np.uint8)
+    offsets = pa.py_buffer(np.array([0, raw.nbytes], dtype=np.int64))
+    blobs = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(raw)])
+    return pa.StructArray.from_arrays([*meta, blobs], fields=list(TENSOR_TYPE))
 
 
 def _meter(value: Any) -> float:

@@ -230,11 +230,11 @@ class RecordingStream:
             if not isinstance(timeline, str) or not timeline:
                 report(self, f"{func}: argument 'timeline': got {timeline!r}; expected a non-empty string")
                 return
-            if timeline in COMPONENTS or timeline == ROW_ID:
+            if timeline in COMPONENTS or timeline in (ROW_ID, "entity"):
                 report(
                     self,
                     f"{func}: argument 'timeline': got {timeline!r}, which names a component column; "
-                    "expected a timeline name that is not a component name or 'row_id'",
+                    "expected a timeline name that is not a component name, 'row_id' or 'entity'",
                 )
                 return
             if timeline == LOG_TIME:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +14,11 @@ import pyarrow as pa
 
 from rrformat.chunk import ROW_ID, Chunk, ChunkInfo, TimelineKind, timeline_kind_of
 from rrformat.entity_path import EntityPathPattern
+from rrformat.errors import CorruptFileError
 from rrformat.reader import RrdReader
 
-from ._frames import ENTITY, chunk_frame, concat_frames, timeline_dtype
+from ._frames import ENTITY, Window, concat_frames, parts_frames, timeline_dtype, window
+from ._read import decode_record, parallel_map
 from ._timebounds import TimeValue, to_timeline_value
 
 __all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "open"]
@@ -69,6 +70,11 @@ class Recording:
         self._info = self._pick(recording)
         self.index: list[ChunkInfo] = [c for c in r.chunks if c.recording == self._info.index]
         self._timelines = self._collect_timelines()
+        self._by_entity: dict[str, list[ChunkInfo]] | None = None
+        self._dtypes: dict[int, dict[str, pl.DataType]] = {}
+        # Chunk records are read through a descriptor of our own, with one pread per
+        # record, from several threads at once.
+        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
     def _pick(self, recording: str | int | None) -> Any:
         recs = self._reader.recordings
@@ -77,6 +83,8 @@ class Recording:
                 ids = ", ".join(r.recording_id for r in recs)
                 raise ValueError(f"{self.path} holds {len(recs)} recordings ({ids}); choose one with recording=")
             return recs[0]
+        if isinstance(recording, bool):
+            raise TypeError(f"recording must be a recording id (str) or index (int), got {recording!r}")
         for r in recs:
             if recording in (r.recording_id, r.index):
                 return r
@@ -182,24 +190,39 @@ class Recording:
             if any(name in c.timelines for c in infos):
                 out[name] = timeline_dtype(kind)
         for sid in dict.fromkeys(c.schema_id for c in infos):
-            for f in self._schema(sid):
-                if f.name in out or f.name == ROW_ID or timeline_kind_of(f) is not None:
-                    continue
-                if components is not None and f.name not in components:
-                    continue
-                empty = pl.from_arrow(pa.table({f.name: pa.array([], type=f.type)}))
-                assert isinstance(empty, pl.DataFrame)
-                out[f.name] = empty.schema[f.name]
+            for name, dtype in self._component_dtypes(sid).items():
+                if name not in out and (components is None or name in components):
+                    out[name] = dtype
         return out
 
+    def _component_dtypes(self, schema_id: int) -> dict[str, pl.DataType]:
+        """The Polars types of a schema's components (cached: queries ask for them every time)."""
+        dtypes = self._dtypes.get(schema_id)
+        if dtypes is None:
+            fields = [f for f in self._schema(schema_id) if f.name != ROW_ID and timeline_kind_of(f) is None]
+            empty = pl.from_arrow(pa.table({f.name: pa.array([], type=f.type) for f in fields}))
+            assert isinstance(empty, pl.DataFrame)
+            dtypes = dict(empty.schema)
+            self._dtypes[schema_id] = dtypes
+        return dtypes
+
     def _infos_for(self, entity: str) -> list[ChunkInfo]:
-        infos = [c for c in self.index if c.entity == entity]
+        infos = self._entity_index().get(entity, [])
         if not infos:
             raise ValueError(f"no entity {entity!r} in {self.path}; entities: {self._entity_list()}")
         return infos
 
+    def _entity_index(self) -> dict[str, list[ChunkInfo]]:
+        """Each entity's chunks, in file order."""
+        if self._by_entity is None:
+            by_entity: dict[str, list[ChunkInfo]] = {}
+            for c in self.index:
+                by_entity.setdefault(c.entity, []).append(c)
+            self._by_entity = by_entity
+        return self._by_entity
+
     def _entity_list(self, limit: int = 20) -> str:
-        names = sorted({c.entity for c in self.index})
+        names = sorted(self._entity_index())
         text = ", ".join(names[:limit])
         return text + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
@@ -214,49 +237,83 @@ class Recording:
         timeless: bool = True,
     ) -> list[ChunkInfo]:
         """Index entries of the chunks a query needs (raw int64 bounds, inclusive)."""
+        entity_index = self._entity_index()
         patterns = [EntityPathPattern.parse(p) for p in ([entities] if isinstance(entities, str) else entities)]
+        # Match each entity once, not each of its chunks.
+        matched = [e for e in entity_index if any(p.matches(e) for p in patterns)]
+        if not matched:
+            shown = entities if isinstance(entities, str) else ", ".join(entities)
+            raise ValueError(f"no entity matches {shown!r}; entities: {self._entity_list()}")
+        if len(matched) == 1:
+            candidates: Iterable[ChunkInfo] = entity_index[matched[0]]
+        else:
+            wanted = set(matched)
+            candidates = (c for c in self.index if c.entity in wanted)
         out = []
-        matched_any = False
-        for c in self.index:
-            if not any(p.matches(c.entity) for p in patterns):
-                continue
-            matched_any = True
+        for c in candidates:
             if c.timeless:
                 if timeless:
                     out.append(c)
-                continue
-            if timeline is None or c.overlaps(timeline, start, end):
+            elif timeline is None or c.overlaps(timeline, start, end):
                 out.append(c)
-        if not matched_any:
-            shown = entities if isinstance(entities, str) else ", ".join(entities)
-            raise ValueError(f"no entity matches {shown!r}; entities: {self._entity_list()}")
         return out
 
     def read_chunks(self, infos: Sequence[ChunkInfo]) -> Iterator[Chunk]:
         """Read chunks, decoding their records in parallel threads (zstd releases the GIL)."""
-        offsets = list(dict.fromkeys(c.record_offset for c in infos))
-        for sid in {c.schema_id for c in infos}:
-            self._schema(sid)  # load schemas before the threads need them
-        if len(offsets) > 1:
-            with ThreadPoolExecutor(min(4, os.cpu_count() or 2)) as pool:
-                batches = dict(zip(offsets, pool.map(self._decode, offsets), strict=True))
-        else:
-            batches = {o: self._decode(o) for o in offsets}
+        batches = self._decode_records(infos)
         for c in infos:
-            batch = batches[c.record_offset]
+            batch = self._rows_of(c, batches[c.record_offset])
             self.stats.chunks_read += 1
-            yield Chunk(c.entity, c.kind, batch.slice(c.row_start, c.rows), c.recording)
+            yield Chunk(c.entity, c.kind, batch, c.recording)
 
-    def _decode(self, offset: int) -> pa.RecordBatch:
-        batch = self._reader.decode_record(offset)
+    def _decode_records(self, infos: Sequence[ChunkInfo]) -> dict[int, pa.RecordBatch]:
+        """Decode each record holding one of ``infos`` once, in parallel threads."""
+        records = list({c.record_offset: c for c in infos}.values())
+        schemas = {sid: self._schema(sid) for sid in {c.schema_id for c in records}}  # before the threads start
+        fd, path = self._fd, self.path
+        if fd < 0:
+            raise ValueError(f"{path}: the recording is closed")
+
+        def decode(info: ChunkInfo) -> pa.RecordBatch:
+            return decode_record(fd, path, info, schemas[info.schema_id])
+
+        batches = parallel_map(decode, records)
         with self._lock:
-            self.stats.records_decoded += 1
-            self.stats.bytes_read += batch.nbytes
-        return batch
+            self.stats.records_decoded += len(batches)
+            self.stats.bytes_read += sum(b.nbytes for b in batches)
+        return {c.record_offset: b for c, b in zip(records, batches, strict=True)}
 
-    def frames(self, infos: Sequence[ChunkInfo], *, components: Sequence[str] | None = None) -> Iterable[pl.DataFrame]:
-        for chunk in self.read_chunks(infos):
-            yield chunk_frame(chunk, components=components)
+    def _rows_of(self, info: ChunkInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if info.row_start + info.rows > batch.num_rows:
+            raise CorruptFileError(
+                "index entry points past the rows of its record", path=self.path, offset=info.record_offset
+            )
+        return batch.slice(info.row_start, info.rows)
+
+    def frames(
+        self,
+        infos: Sequence[ChunkInfo],
+        *,
+        components: Sequence[str] | None = None,
+        windows: Mapping[str, Window] | None = None,
+    ) -> Iterable[pl.DataFrame]:
+        """The rows of chunks as frames (one per run of chunks sharing a schema).
+
+        ``windows`` keeps, in chunks that are not timeless, only the rows within these
+        inclusive raw bounds on these timelines (rows null there are dropped).
+        """
+        batches = self._decode_records(infos)
+        parts = []
+        for c in infos:
+            batch = self._rows_of(c, batches[c.record_offset])
+            self.stats.chunks_read += 1
+            if windows and not c.timeless:
+                for name, (lo, hi) in windows.items():
+                    tr = c.timelines.get(name)
+                    batch = window(batch, name, lo, hi, tr is not None and tr.sorted)
+            if batch.num_rows:
+                parts.append((c.entity, batch))
+        return parts_frames(parts, components=components)
 
     # --- queries ---------------------------------------------------------------------------
     def bounds(self, timeline: str, start: TimeValue, end: TimeValue) -> tuple[int | None, int | None]:
@@ -301,26 +358,21 @@ class Recording:
         --------
         >>> rec.range("world/lidar", timeline="frame", start=100, end=199)  # doctest: +SKIP
         """
-        columns = self._range_columns(entities, components)
+        everything = self.select(entities)
+        columns = self._range_columns(everything, components)
         if timeline is None:
             if start is not None or end is not None:
                 raise ValueError("start/end need a timeline=")
-            infos = self.select(entities)
-            frame = concat_frames(self.frames(infos, components=components), self._timelines)
+            frame = concat_frames(self.frames(everything, components=components), self._timelines)
             return _complete(frame if _is_sorted(frame, ROW_ID) else frame.sort(ROW_ID), columns)
         lo, hi = self.bounds(timeline, start, end)
-        infos = self.select(entities, timeline=timeline, start=lo, end=hi)
-        timed = concat_frames(self.frames([c for c in infos if not c.timeless], components=components), {})
+        infos = [c for c in everything if c.timeless or c.overlaps(timeline, lo, hi)]
+        # Rows not on this timeline are not in its range: the window drops them.
+        timed = concat_frames(
+            self.frames([c for c in infos if not c.timeless], components=components, windows={timeline: (lo, hi)}), {}
+        )
         if timeline not in timed.columns:
             timed = timed.with_columns(pl.lit(None, dtype=timeline_dtype(self._timelines[timeline])).alias(timeline))
-        col = pl.col(timeline)
-        raw = col.cast(pl.Int64) if self._timelines[timeline] is TimelineKind.TIME else col
-        cond = col.is_not_null()  # rows not on this timeline are not in its range
-        if lo is not None:
-            cond = cond & (raw >= lo)
-        if hi is not None:
-            cond = cond & (raw <= hi)
-        timed = timed.filter(cond)
         if not (_is_sorted(timed, timeline) and _is_sorted(timed, ROW_ID)):
             timed = timed.sort([timeline, ROW_ID])
         timeless = [c for c in infos if c.timeless]
@@ -330,9 +382,9 @@ class Recording:
         still = concat_frames(self.frames(timeless, components=components), {}).sort(ROW_ID)
         return _complete(concat_frames([still, timed], self._timelines), columns)
 
-    def _range_columns(self, entities: str | Sequence[str], components: Sequence[str] | None) -> dict[str, pl.DataType]:
-        """The columns of a range over ``entities``: they do not depend on its window, even an empty one."""
-        infos = self.select(entities)
+    def _range_columns(self, infos: Sequence[ChunkInfo], components: Sequence[str] | None) -> dict[str, pl.DataType]:
+        """The columns of a range over ``infos`` (every chunk of its entities): they do not depend
+        on its window, even an empty one."""
         columns = self._columns(infos, components)
         if components is not None:
             unknown = [c for c in components if c not in columns]
@@ -408,6 +460,14 @@ class Recording:
 
     def close(self) -> None:
         self._reader.close()
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", -1)
+        if fd >= 0:
+            os.close(fd)
 
     def __enter__(self) -> Recording:
         return self

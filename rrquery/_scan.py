@@ -21,7 +21,7 @@ from polars.io.plugins import register_io_source
 
 from rrformat.chunk import ROW_ID, ChunkInfo, timeline_kind_of
 
-from ._frames import ENTITY, chunk_frame, timeline_dtype
+from ._frames import ENTITY, timeline_dtype
 from ._recording import QueryStats, Recording
 
 __all__ = ["scan", "Bounds", "predicate_bounds"]
@@ -141,7 +141,7 @@ def _polars_type(arrow_type: pa.DataType) -> pl.DataType:
 
 
 def scan(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Recording,
     entities: str | Sequence[str] = "**",
     timeline: str | None = None,
     *,
@@ -157,7 +157,8 @@ def scan(
     Parameters
     ----------
     path
-        The .rrd file.
+        The .rrd file, or a :class:`Recording` already open (its index is not read again:
+        repeated scans of one file skip the cost of opening it).
     entities
         Glob pattern(s) of the entities to include.
     timeline
@@ -178,7 +179,12 @@ def scan(
     >>> lf = rrquery.scan("run.rrd", "robot/**", timeline="frame")  # doctest: +SKIP
     >>> lf.filter(pl.col("frame").is_between(1000, 1010)).select("frame", "scalar").collect()  # doctest: +SKIP
     """
-    rec = Recording(path, recording=recording)
+    if isinstance(path, Recording):
+        if recording is not None:
+            raise ValueError("recording= applies to a path; this Recording is already one recording")
+        rec = path
+    else:
+        rec = Recording(path, recording=recording)
     if timeline is not None:
         rec.timeline_kind(timeline)
     infos = rec.select(entities)
@@ -186,7 +192,8 @@ def scan(
         infos = [c for c in infos if c.timeless or timeline in c.timelines]
     schema: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
     for name, kind in rec._timelines.items():
-        if any(name in c.timelines for c in infos):
+        # The scan's own timeline is a column even when no matching entity is on it (then no rows).
+        if name == timeline or any(name in c.timelines for c in infos):
             schema[name] = timeline_dtype(kind)
     for sid in dict.fromkeys(c.schema_id for c in infos):
         for f in rec._schema(sid):
@@ -216,12 +223,18 @@ def scan(
             counter.bytes_read += now[2] - seen[2]
             seen[:] = now
 
-        for group in _record_groups(chosen):
-            for chunk in rec.read_chunks(group):
-                count()
-                frame = chunk_frame(chunk, components=components)
-                if timeline is not None and not chunk.timeless:
-                    frame = frame.filter(pl.col(timeline).is_not_null())
+        # Rows outside the predicate's bounds are cut from each chunk before it becomes a
+        # frame (a slice when the chunk is sorted on that timeline); the scan's timeline drops
+        # the rows that are not on it.
+        windows = dict(bounds.time)
+        if timeline is not None and timeline not in windows:
+            windows[timeline] = (None, None)
+        # With a row limit (head()) the first group is one record; otherwise two, so that both
+        # halves of a small query decode at once.
+        for group in _record_groups(chosen, first=1 if n_rows is not None else 2):
+            frames = list(rec.frames(group, components=components, windows=windows))
+            count()
+            for frame in frames:
                 frame = _conform(frame, schema)
                 if predicate is not None:
                     frame = frame.filter(predicate)
@@ -234,18 +247,18 @@ def scan(
                 if n_rows is not None and emitted >= n_rows:
                     return
 
-    return register_io_source(source, schema=schema, explain_name="rrd", explain_detail=str(path))
+    return register_io_source(source, schema=schema, explain_name="rrd", explain_detail=rec.path)
 
 
-def _record_groups(chosen: list[ChunkInfo]) -> Iterator[list[ChunkInfo]]:
+def _record_groups(chosen: list[ChunkInfo], *, first: int = 1) -> Iterator[list[ChunkInfo]]:
     """Chunks in groups of records, never splitting a record.
 
-    The first group holds one record and later ones double up to _READ_AHEAD: a scan
-    that stops early (``head()``) decodes little, a full scan still decodes in parallel.
+    The first group holds ``first`` records and later ones double up to _READ_AHEAD: a
+    scan that stops early (``head()``) decodes little, a full scan still decodes in parallel.
     """
     group: list[ChunkInfo] = []
     records: set[int] = set()
-    limit = 1
+    limit = first
     for c in chosen:
         if c.record_offset not in records and len(records) == limit:
             yield group

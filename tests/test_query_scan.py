@@ -110,6 +110,11 @@ def test_entity_filters_and_projections(many: Path) -> None:
     only = rrquery.scan(many, "sig/**", timeline="frame").filter(pl.col("frame") == 3).select("entity").collect()
     assert only["entity"].to_list() == ["sig"]
     assert rrquery.scan(many, "sig/still").collect()["scalar"].to_list() == [-1.0]
+    # Entities none of which is on the scan's timeline: the timeline is still a column.
+    timeless_only = rrquery.scan(many, "sig/still", timeline="frame")
+    assert timeless_only.collect_schema()["frame"] == pl.Int64
+    assert timeless_only.filter(pl.col("frame") < 3).collect().height == 0
+    assert timeless_only.collect()["frame"].to_list() == [None]
 
 
 def test_head_and_n_rows_stop_early(many: Path, records: int) -> None:

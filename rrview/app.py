@@ -1,0 +1,90 @@
+"""Start the viewer: the Qt application, the window, and where the time cursor starts."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rrformat.chunk import TimelineKind
+
+from .model import ViewerModel
+
+__all__ = ["run", "ensure_app", "resolve_start", "display_problem"]
+
+
+def resolve_start(model: ViewerModel, timeline: str | None, time: Any) -> tuple[str | None, int | None]:
+    """The timeline and time to start on: ``timeline`` (default: the model's default) at ``time``.
+
+    ``time`` is a frame number on a sequence timeline; on a time timeline, seconds or an
+    ISO-8601 time (see :func:`rrquery._timebounds.to_timeline_value`). None: the end of
+    the timeline (the time panel's default). Raises ``ValueError`` naming the problem.
+    """
+    from rrquery._timebounds import to_timeline_value
+
+    if timeline is not None and timeline not in model.timelines:
+        known = ", ".join(sorted(model.timelines)) or "none"
+        raise ValueError(f"{model.path}: no timeline {timeline!r}; its timelines: {known}")
+    tl = timeline if timeline is not None else model.default_timeline()
+    if time is None:
+        return tl, None
+    if tl is None:
+        raise ValueError(f"{model.path}: --time given but the recording has no timeline")
+    kind = model.timelines[tl]
+    t = to_timeline_value(time, TimelineKind(kind), arg="--time", timeline=tl)
+    return tl, t
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here (no display on Linux), or None."""
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            return "no display to open a window on (DISPLAY is not set); use --screenshot OUT.png to render headless"
+    return None
+
+
+def ensure_app(argv: Sequence[str] | None = None) -> Any:
+    """The process's QApplication, created on first use."""
+    from PyQt6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        # Views moved to another top-level window (floated docks) keep their GL resources.
+        QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        app = QtWidgets.QApplication(list(argv) if argv is not None else ["rrview"])
+        app.setApplicationName("rrview")
+        app.setOrganizationName("rrkit")
+    return app
+
+
+def run(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    memory_limit: int | None = None,
+    timeline: str | None = None,
+    time: Any = None,
+) -> int:
+    """Open ``paths`` in the viewer window and run until it is closed; returns the exit code.
+
+    Every file is opened (its index read) before the window shows, so a bad file or a
+    bad ``timeline``/``time`` raises (``RrdError``, ``OSError``, ``ValueError``) with
+    nothing on screen. ``timeline`` must exist in every file.
+    """
+    models: list[ViewerModel] = []
+    try:
+        for p in paths:
+            models.append(ViewerModel(p, memory_limit=memory_limit))
+        starts = [resolve_start(m, timeline, time) for m in models]
+    except BaseException:
+        for m in models:
+            m.close()
+        raise
+    app = ensure_app()
+    from .window import MainWindow
+
+    window = MainWindow(memory_limit=memory_limit)
+    for model, (tl, t) in zip(models, starts, strict=True):
+        window.add_model(model, timeline=tl, time=t)
+    window.show()
+    return int(app.exec())
