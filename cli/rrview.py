@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an unexpected failure (or the viewer's libraries are missing);
 2 bad input (a missing or non-.rrd file, an unknown timeline, a bad time, size or memory
-limit). Every failure is one ``rrview: error: ...`` line on stderr.
+limit) or no display to open the window on. Every failure is one ``rrview: error: ...``
+line on stderr.
 """
 
 from __future__ import annotations
@@ -124,17 +125,17 @@ def _screenshot(
 
 
 def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | None, time: str | None) -> int:
+    from rrview.app import display_problem, run
+
+    problem = display_problem()
+    if problem is not None:
+        fail(problem, EXIT_USAGE)
     try:
         import pyqtgraph  # noqa: F401
         import vispy  # noqa: F401
         from PyQt6 import QtWidgets  # noqa: F401
     except ImportError as exc:
         fail(f"the viewer needs PyQt6, vispy and pyqtgraph ({exc}); install them with: pip install 'rrkit[viewer]'", 1)
-    from rrview.app import display_problem, run
-
-    problem = display_problem()
-    if problem is not None:
-        fail(problem, EXIT_USAGE)
     with usage_errors(ValueError):
         return run([str(f) for f in files], memory_limit=memory_limit, timeline=timeline, time=time)
 
@@ -165,7 +166,14 @@ def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | Non
     metavar="OUT.png",
     help="Render the default layout of the (one) recording to a PNG file and exit, without a window.",
 )
-@click.option("--size", type=_PixelSize(), default="1280x720", show_default=True, help="Image size of --screenshot.")
+@click.option(
+    "--size",
+    type=_PixelSize(),
+    default="1280x720",
+    show_default=True,
+    metavar="WxH",
+    help="Image size of --screenshot.",
+)
 @click.version_option(package_name="rrkit")
 def main(
     files: tuple[Path, ...],

@@ -126,8 +126,10 @@ def _color_array(value: Any, arg: str) -> npt.NDArray[np.uint8]:
     else:
         raise ArgumentError(arg, describe_value(value), "numeric colours (uint8 0-255 or float 0-1)")
     # One new array (owned: see as_float_array), written once: RGB gets an opaque alpha channel.
+    # Channel by channel: numpy copies an (N, 3) block into an (N, 4) one several times slower.
     out = np.empty((arr.shape[0], 4), dtype=np.uint8)
-    out[:, : arr.shape[1]] = arr
+    for k in range(arr.shape[1]):
+        out[:, k] = arr[:, k]
     if arr.shape[1] == 3:
         out[:, 3] = 255
     return out

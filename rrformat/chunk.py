@@ -46,6 +46,9 @@ class TimelineKind(str, enum.Enum):
     TIME = "time"
 
 
+_TIMELINE_KINDS = {k.value: k for k in TimelineKind}
+
+
 def timeline_field(name: str, kind: TimelineKind | str) -> pa.Field:
     """The Arrow field of a timeline column."""
     kind = TimelineKind(kind)
@@ -75,7 +78,7 @@ class TimeRange:
     @classmethod
     def from_json(cls, value: list[Any]) -> TimeRange:
         kind, lo, hi, is_sorted = value
-        return cls(TimelineKind(kind), lo, hi, bool(is_sorted))
+        return cls(_TIMELINE_KINDS.get(kind) or TimelineKind(kind), lo, hi, bool(is_sorted))
 
     def overlaps(self, start: int | None, end: int | None) -> bool:
         """Whether any row may lie in the inclusive range ``[start, end]`` (None: unbounded)."""
@@ -145,27 +148,43 @@ def _opt_int(v: Any) -> int | None:
 
 
 def entries_from_meta(meta: Mapping[str, Any], record_offset: int, record_size: int) -> list[ChunkInfo]:
-    """Build the index entries of one chunk record from its meta (the one way to do it)."""
+    """Build the index entries of one chunk record from its meta (the one way to do it).
+
+    Opening a file of 10,000 entities builds 100,000 of these: the loop is kept lean, and
+    identical time ranges (one frame shared by many entities) share one object.
+    """
+    recording, schema_id = int(meta["recording"]), int(meta["schema"])
+    codec, record_rows, raw = str(meta["codec"]), int(meta["rows"]), int(meta["raw"])
+    ranges: dict[tuple[Any, ...], TimeRange] = {}
     out = []
     for e in meta["chunks"]:
+        timelines = {}
+        for k, v in e["timelines"].items():
+            key = tuple(v)
+            tr = ranges.get(key)
+            if tr is None:
+                tr = ranges[key] = TimeRange.from_json(v)
+            timelines[str(k)] = tr
+        rid = e["row_ids"]
+        extra = {k: v for k, v in e.items() if k not in _ENTRY_KEYS} if len(e) > len(_ENTRY_KEYS) else {}
         out.append(
             ChunkInfo(
-                entity=str(e["entity"]),
-                kind=str(e["kind"]),
-                recording=int(meta["recording"]),
-                rows=int(e["rows"]),
-                timeless=bool(e["timeless"]),
-                row_id_min=_opt_int(e["row_ids"][0]),
-                row_id_max=_opt_int(e["row_ids"][1]),
-                timelines={str(k): TimeRange.from_json(v) for k, v in e["timelines"].items()},
-                record_offset=record_offset,
-                record_size=record_size,
-                row_start=int(e["start"]),
-                schema_id=int(meta["schema"]),
-                codec=str(meta["codec"]),
-                record_rows=int(meta["rows"]),
-                record_raw_size=int(meta["raw"]),
-                extra={k: v for k, v in e.items() if k not in _ENTRY_KEYS},
+                str(e["entity"]),
+                str(e["kind"]),
+                recording,
+                int(e["rows"]),
+                bool(e["timeless"]),
+                _opt_int(rid[0]),
+                _opt_int(rid[1]),
+                timelines,
+                record_offset,
+                record_size,
+                int(e["start"]),
+                schema_id,
+                codec,
+                record_rows,
+                raw,
+                extra,
             )
         )
     return out

@@ -8,7 +8,9 @@ display, X server or Qt is needed; when EGL is unavailable it falls back to visp
 default backend (which needs a display).
 
 The EGL backend is used through its own vispy ``Application`` rather than by selecting
-vispy's global backend, so a Qt window in the same process can still use PyQt6.
+vispy's global backend, so a Qt window in the same process can still use PyQt6. Inside a
+running Qt application, hidden Qt canvases are used instead: EGL cannot make its context
+current on a thread where Qt's OpenGL context is current.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def headless_app() -> Any:
 
     ``EGL_PLATFORM=surfaceless`` is set (unless already set) before the EGL library is
     loaded, so rendering needs no display. When EGL cannot be loaded, vispy's default
-    application is used instead.
+    application is used instead if there is a display (``RuntimeError`` if there is none).
+    Inside a running Qt application, hidden Qt canvases are used (see below).
     """
     global _APP, _APP_ERROR, _QT_APP
     qt = sys.modules.get("PyQt6.QtWidgets")
@@ -79,6 +82,11 @@ def headless_app() -> Any:
             _APP = app.Application("egl")
         except Exception as e:  # vispy raises RuntimeError, OSError or ImportError here
             _APP_ERROR = f"{type(e).__name__}: {e}"
+            if sys.platform.startswith("linux") and not (
+                os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            ):
+                # A GUI backend without a display would abort the process (Qt does): refuse instead.
+                raise RuntimeError(f"no EGL for off-screen rendering ({_APP_ERROR}) and no display") from e
             _APP = app.use_app()
     return _APP
 
@@ -104,7 +112,7 @@ def gl_unavailable_reason() -> str | None:
             canvas.close()
     except Exception as e:  # any failure to make a context means no GL here
         return f"off-screen OpenGL rendering is unavailable: {type(e).__name__}: {e}" + (
-            f" (EGL: {_APP_ERROR})" if _APP_ERROR else ""
+            f" (EGL: {_APP_ERROR})" if _APP_ERROR and _APP_ERROR not in str(e) else ""
         )
     if img.shape[:2] != (8, 8):
         return f"off-screen rendering returned an image of shape {img.shape}"

@@ -532,9 +532,9 @@ class _CameraLayer:
         rays = np.stack([np.repeat(center[None], 4, axis=0), corners], axis=1).reshape(-1, 3)
         self.frustum.set_data(pos=np.concatenate([rays, far]).astype(np.float32), connect="segments")
         self.frustum.visible = True
-        self._update_image(timeline, t, cam.resolution, corners)
+        self._update_image(timeline, t, corners)
 
-    def _update_image(self, timeline: str | None, t: int | None, resolution: tuple[float, float], corners: F64) -> None:
+    def _update_image(self, timeline: str | None, t: int | None, corners: F64) -> None:
         found = self.image_entity()
         row = self.owner.model.latest(found[0], found[1], timeline, t) if found is not None else None
         if found is None or row is None:
