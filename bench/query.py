@@ -18,11 +18,12 @@ Cases:
    one ``rr.log_points`` per frame): ``rec.range`` on an open recording (target < 20 ms),
    the lazy ``rrquery.scan(path, ...).filter(pl.col("frame").is_between(500, 509))``
    (which opens the file: its index is read in the timing) and the same scan of an open
-   recording; then the peak memory growth of each way of reading, each in a fresh
-   subprocess (target < 100 MiB for the lazy scan).
-4. ``export``: ``rrquery.export(path, "scalars.parquet")`` of the 1,000,000 scalars
-   (target < 0.2 s), against pyarrow reading the zstd IPC file and writing Parquet (zstd)
-   with its default settings, and with the column encodings the export uses.
+   recording (``rrquery.scan(rec, ...)``); then the peak memory growth of each way of
+   reading, each in a fresh subprocess (target < 100 MiB for the lazy scan).
+4. ``export``: ``rrquery.export(path, "export.parquet")`` of the 1,000,000 scalars, opening
+   the file included (target < 0.2 s), against pyarrow reading the zstd IPC file and
+   writing Parquet (zstd) with its default settings, and with the column encodings the
+   export uses.
 
 Timing: wall clock (``time.perf_counter``); one warm-up run, then ``--repeat`` runs (default
 5), the variants of a case taking turns, the best run is reported with the median. Range
@@ -73,6 +74,7 @@ CASES = ("scalars", "range", "points", "export")
 SCALAR_ENTITY = "plot/x"
 POINTS_ENTITY = "world/points"
 FREE_BYTES_FULL = 6 * 1024**3
+EXPORT_FILES = ("export.parquet", "pyarrow.parquet", "pyarrow-enc.parquet")
 
 TARGET_ALL_S = 0.050
 TARGET_RANGE_S = 0.005
@@ -96,6 +98,14 @@ FULL = Sizes(1_000_000, 500_000, 10_000, 1000, 100_000, 500, 10)
 QUICK = Sizes(100_000, 50_000, 10_000, 50, 20_000, 25, 10)
 
 
+class Times(list[float]):
+    """Wall times of the runs; ``cpu`` holds the CPU time of each (all threads, user + system)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: list[float] = []
+
+
 @dataclasses.dataclass
 class Row:
     """One line of the table: a measurement, or a heading when ``times`` is empty."""
@@ -115,6 +125,10 @@ class Row:
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def cpu(self) -> float | None:
+        return min(self.times.cpu) if isinstance(self.times, Times) and self.times.cpu else None
 
     @property
     def passed(self) -> bool | None:
@@ -323,26 +337,31 @@ class Files:
             json.dump(self.manifest(), f)
 
     def remove(self) -> None:
-        for name in os.listdir(self.out):
-            if name.endswith((".rrd", ".arrow", ".parquet")) or name == "manifest.json":
+        """Remove the files this script writes, and only those (``--out`` may hold others)."""
+        stems = [*self.scalar_sets.values(), "points"]
+        names = [f"{stem}{ext}" for stem in stems for ext in (".rrd", ".arrow", ".zstd.arrow")]
+        names += [*EXPORT_FILES, "manifest.json"]
+        for name in names:
+            if os.path.exists(self.path(name)):
                 os.remove(self.path(name))
 
 
 # --- timing -----------------------------------------------------------------------------------------
 def measure(
     variants: dict[str, Callable[[], object]], repeat: int, before: Callable[[str], None] | None = None
-) -> dict[str, list[float]]:
-    """Wall times of each variant: one warm-up each, then ``repeat`` rounds taking turns."""
-    times: dict[str, list[float]] = {k: [] for k in variants}
+) -> dict[str, Times]:
+    """Wall and CPU times of each variant: one warm-up each, then ``repeat`` rounds taking turns."""
+    times = {k: Times() for k in variants}
     for rnd in range(repeat + 1):
         for name, fn in variants.items():
             if before is not None:
                 before(name)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            t = time.perf_counter() - t0
+            t, c = time.perf_counter() - t0, time.process_time() - c0
             if rnd:
                 times[name].append(t)
+                times[name].cpu.append(c)
     return times
 
 
@@ -641,7 +660,7 @@ def case_points(files: Files, repeat: int) -> tuple[list[Row], list[tuple[str, d
 
 
 def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
-    """The column encodings of rrquery's Parquet export: delta for 64-bit integers and times."""
+    """The column encodings of rrquery's Parquet export for flat columns: delta for 64-bit integers and times."""
     delta = [f.name for f in schema if f.type in (pa.int64(), pa.uint64()) or pa.types.is_timestamp(f.type)]
     return {
         "use_dictionary": [f.name for f in schema if f.name not in delta],
@@ -658,12 +677,7 @@ def export_of(files: Files, label: str, stem: str, repeat: int) -> list[Row]:
 
     rows: list[Row] = []
     n = files.sz.scalars
-    out_ours, out_pa, out_pa2 = (
-        files.path("export.parquet"),
-        files.path("pyarrow.parquet"),
-        files.path("pyarrow-enc.parquet"),
-    )
-
+    out_ours, out_pa, out_pa2 = (files.path(name) for name in EXPORT_FILES)
     outputs = {"export": out_ours, "pa": out_pa, "pa_enc": out_pa2}
 
     def clean(variant: str | None = None) -> None:
@@ -695,7 +709,7 @@ def export_of(files: Files, label: str, stem: str, repeat: int) -> list[Row]:
     rows.append(Row(f"export {n:,} scalars to Parquet, {label} file"))
     rows.append(
         Row(
-            '  rrquery.export(path, "x.parquet")',
+            '  rrquery.export(path, "export.parquet")',
             times["export"],
             t_pa,
             target=TARGET_EXPORT_S,
@@ -728,8 +742,8 @@ def verdict(ok: bool | None) -> str:
 def print_table(rows: Sequence[Row]) -> None:
     w = max(len(r.case) for r in rows)
     head = (
-        f"{'case':<{w}}  {'best':>9}  {'median':>9}  {'x zstd':>6}  {'x raw':>6}  {'target':>9}  {'result':>6}  "
-        f"{'records':>7}  note"
+        f"{'case':<{w}}  {'best':>9}  {'median':>9}  {'cpu':>9}  {'x zstd':>6}  {'x raw':>6}  {'target':>9}  "
+        f"{'result':>6}  {'records':>7}  note"
     )
     print(head)
     print("-" * len(head))
@@ -741,7 +755,8 @@ def print_table(rows: Sequence[Row]) -> None:
         xr = f"{r.best / r.raw:.1f}" if r.raw else ""
         target = f"< {fmt_time(r.target)}" if r.target is not None else ""
         print(
-            f"{r.case:<{w}}  {fmt_time(r.best):>9}  {fmt_time(r.median):>9}  {xz:>6}  {xr:>6}  {target:>9}  "
+            f"{r.case:<{w}}  {fmt_time(r.best):>9}  {fmt_time(r.median):>9}  {fmt_time(r.cpu):>9}  {xz:>6}  {xr:>6}  "
+            f"{target:>9}  "
             f"{verdict(r.passed):>6}  {r.decoded:>7}  {r.note}".rstrip()
         )
 
@@ -851,7 +866,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_memory(memory)
     print()
     print("x zstd, x raw: best time / best time of the pyarrow baseline reading the same values from a zstd or")
-    print("uncompressed IPC file (memory-mapped) into Polars; records: chunk records decoded / in the file.")
+    print("uncompressed IPC file (memory-mapped) into Polars; records: chunk records decoded / in the file;")
+    print("cpu: the least CPU time of the runs, all threads (above the wall time when threads ran in parallel).")
     if args.quick:
         print("quick sizes: the targets are for the full sizes, shown for reference only.")
     results = [r.passed for r in rows if r.passed is not None]

@@ -643,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results += [best[v] for v in VARIANTS]
         print(f"  {case}: pyarrow {best['pyarrow'].seconds:.3f} s, sdk {best['sdk'].seconds:.3f} s", flush=True)
     print()
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print_table(results)
     print()
     print(

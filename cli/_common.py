@@ -57,7 +57,8 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a ClassVar, but it reads the attribute from the instance.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 def fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
@@ -269,8 +270,8 @@ def progress_bar(label: str, total: int) -> Iterator[Progress | None]:
     The bar is drawn only on a terminal; a large job on a pipe or log file gets its
     label once and nothing else, so piped output never holds bar redraws.
     """
-    stderr = click.get_text_stream("stderr")
-    if not (stderr.isatty() or total >= PROGRESS_MIN_BYTES):
+    stderr = sys.stderr
+    if not (sys.stderr.isatty() or total >= PROGRESS_MIN_BYTES):
         yield None
         return
     with click.progressbar(length=max(1, total), label=label, file=stderr, show_pos=False, width=30) as bar:

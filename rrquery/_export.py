@@ -268,10 +268,16 @@ def _parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
     A million scalars then write in half the time, to a file a third smaller.
     """
     wide = (pa.int64(), pa.uint64())
-    delta = [f.name for f in schema if f.type in wide or pa.types.is_timestamp(f.type)]
+    delta = {f.name for f in schema if f.type in wide or pa.types.is_timestamp(f.type)}
+    # Dictionaries are chosen per leaf column ("colors.list.element.list.element"): the leaf
+    # paths are those of the Parquet schema, read back from an empty file.
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    parquet_schema = pq.read_metadata(pa.BufferReader(sink.getvalue())).schema
+    leaves = [parquet_schema.column(i).path for i in range(len(parquet_schema))]
     return {
-        "use_dictionary": [f.name for f in schema if f.name not in delta],
-        "column_encoding": dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+        "use_dictionary": [leaf for leaf in leaves if leaf not in delta],
+        "column_encoding": dict.fromkeys(sorted(delta), "DELTA_BINARY_PACKED"),
     }
 
 

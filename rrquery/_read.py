@@ -22,13 +22,18 @@ from rrformat import _framing as fr
 from rrformat.chunk import ChunkInfo
 from rrformat.errors import CorruptFileError, TruncatedFileError
 
-__all__ = ["decode_record", "parallel_map"]
+__all__ = ["PARALLEL_MIN_BYTES", "decode_record", "parallel_map"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 _WORKERS = max(1, min(4, os.cpu_count() or 2))
 """Threads decoding one query's records, the calling thread included."""
+
+PARALLEL_MIN_BYTES = 1 << 20
+"""Records smaller than this together are decoded by the calling thread alone: they take
+about a millisecond, and on a busy machine waiting for a helper thread to be scheduled
+can cost more than the work it takes over."""
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

@@ -18,7 +18,7 @@ from rrformat.errors import CorruptFileError
 from rrformat.reader import RrdReader
 
 from ._frames import ENTITY, Window, concat_frames, parts_frames, timeline_dtype, window
-from ._read import decode_record, parallel_map
+from ._read import PARALLEL_MIN_BYTES, decode_record, parallel_map
 from ._timebounds import TimeValue, to_timeline_value
 
 __all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "open"]
@@ -277,7 +277,10 @@ class Recording:
         def decode(info: ChunkInfo) -> pa.RecordBatch:
             return decode_record(fd, path, info, schemas[info.schema_id])
 
-        batches = parallel_map(decode, records)
+        if sum(c.record_size for c in records) < PARALLEL_MIN_BYTES:
+            batches = [decode(c) for c in records]
+        else:
+            batches = parallel_map(decode, records)
         with self._lock:
             self.stats.records_decoded += len(batches)
             self.stats.bytes_read += sum(b.nbytes for b in batches)
@@ -493,7 +496,8 @@ def _complete(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFr
     missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in columns.items() if name not in frame.columns]
     if missing:
         frame = frame.with_columns(missing)
-    return frame.select([*columns, *[c for c in frame.columns if c not in columns]])
+    order = [*columns, *[c for c in frame.columns if c not in columns]]
+    return frame if order == frame.columns else frame.select(order)
 
 
 def _is_sorted(frame: pl.DataFrame, column: str) -> bool:

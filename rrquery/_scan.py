@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 from polars.io.plugins import register_io_source
 
-from rrformat.chunk import ROW_ID, ChunkInfo, timeline_kind_of
+from rrformat.chunk import ROW_ID, ChunkInfo
 
 from ._frames import ENTITY, timeline_dtype
 from ._recording import QueryStats, Recording
@@ -134,12 +133,6 @@ def predicate_bounds(predicate: pl.Expr | None, timelines: Sequence[str]) -> Bou
     return out
 
 
-def _polars_type(arrow_type: pa.DataType) -> pl.DataType:
-    frame = pl.from_arrow(pa.table({"c": pa.array([], type=arrow_type)}))
-    assert isinstance(frame, pl.DataFrame)
-    return frame.schema["c"]
-
-
 def scan(
     path: str | os.PathLike[str] | Recording,
     entities: str | Sequence[str] = "**",
@@ -196,9 +189,8 @@ def scan(
         if name == timeline or any(name in c.timelines for c in infos):
             schema[name] = timeline_dtype(kind)
     for sid in dict.fromkeys(c.schema_id for c in infos):
-        for f in rec._schema(sid):
-            if f.name not in schema and f.name != ROW_ID and timeline_kind_of(f) is None:
-                schema[f.name] = _polars_type(f.type)
+        for name, dtype in rec._component_dtypes(sid).items():
+            schema.setdefault(name, dtype)
     time_kinds = {k: v for k, v in rec._timelines.items() if k in schema}
     counter = stats if stats is not None else QueryStats()
 
@@ -229,16 +221,23 @@ def scan(
         windows = dict(bounds.time)
         if timeline is not None and timeline not in windows:
             windows[timeline] = (None, None)
-        # With a row limit (head()) the first group is one record; otherwise two, so that both
-        # halves of a small query decode at once.
-        for group in _record_groups(chosen, first=1 if n_rows is not None else 2):
+        # With a row limit (head()) the first group is one record. Otherwise it is four: each
+        # group costs its own Arrow-to-Polars conversion and a wait for the slowest thread, and
+        # a small query (ten frames of a point cloud) is then read in two groups, not four.
+        for group in _record_groups(chosen, first=1 if n_rows is not None else 4):
             frames = list(rec.frames(group, components=components, windows=windows))
             count()
             for frame in frames:
                 frame = _conform(frame, schema)
                 if predicate is not None:
-                    frame = frame.filter(predicate)
-                frame = frame.select(wanted)
+                    # The window usually applied the predicate already: skip the copy then.
+                    keep = frame.select(predicate).to_series()
+                    if len(keep) != frame.height:  # a scalar predicate (pl.lit(False)): let filter broadcast it
+                        frame = frame.filter(predicate)
+                    elif not (keep.null_count() == 0 and keep.all()):
+                        frame = frame.filter(keep)
+                if frame.columns != wanted:
+                    frame = frame.select(wanted)
                 if n_rows is not None:
                     frame = frame.head(n_rows - emitted)
                 emitted += frame.height

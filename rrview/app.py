@@ -11,7 +11,12 @@ from rrformat.chunk import TimelineKind
 
 from .model import ViewerModel
 
-__all__ = ["run", "ensure_app", "resolve_start", "display_problem"]
+__all__ = ["run", "ensure_app", "resolve_start", "display_problem", "BENCH_FIRST_FRAME_ENV"]
+
+BENCH_FIRST_FRAME_ENV = "RRVIEW_BENCH_EXIT_AFTER_FIRST_FRAME"
+"""Benchmark hook (``bench/viewer.py``): when this environment variable is ``1``, the window
+prints ``rrview-bench: first-paint <epoch seconds> <view title>`` on stdout when each 3D/2D
+view has painted its first frame, then quits."""
 
 
 def resolve_start(model: ViewerModel, timeline: str | None, time: Any) -> tuple[str | None, int | None]:
@@ -21,8 +26,6 @@ def resolve_start(model: ViewerModel, timeline: str | None, time: Any) -> tuple[
     ISO-8601 time (see :func:`rrquery._timebounds.to_timeline_value`). None: the end of
     the timeline (the time panel's default). Raises ``ValueError`` naming the problem.
     """
-    from rrquery._timebounds import to_timeline_value
-
     if timeline is not None and timeline not in model.timelines:
         known = ", ".join(sorted(model.timelines)) or "none"
         raise ValueError(f"{model.path}: no timeline {timeline!r}; its timelines: {known}")
@@ -31,6 +34,9 @@ def resolve_start(model: ViewerModel, timeline: str | None, time: Any) -> tuple[
         return tl, None
     if tl is None:
         raise ValueError(f"{model.path}: --time given but the recording has no timeline")
+    # Imported only when needed: it loads the query package (~0.25 s before the window can show).
+    from rrquery._timebounds import to_timeline_value
+
     kind = model.timelines[tl]
     t = to_timeline_value(time, TimelineKind(kind), arg="--time", timeline=tl)
     return tl, t
@@ -87,4 +93,34 @@ def run(
     for model, (tl, t) in zip(models, starts, strict=True):
         window.add_model(model, timeline=tl, time=t)
     window.show()
+    if os.environ.get(BENCH_FIRST_FRAME_ENV) == "1":
+        _quit_after_first_frames(window, app)
     return int(app.exec())
+
+
+def _quit_after_first_frames(window: Any, app: Any) -> None:
+    """Print the wall-clock time of each GL view's first paint, and quit once all have painted."""
+    import time
+
+    from PyQt6 import QtCore
+
+    handles = [h for pane in window.panes() for h in pane.views.handles if h.scene is not None]
+    waiting = {id(h) for h in handles}
+
+    def painted(handle: Any) -> None:
+        if id(handle) not in waiting:
+            return
+        from vispy.gloo import gl
+
+        gl.glFinish()  # the frame is rendered, not only queued
+        waiting.discard(id(handle))
+        print(f"rrview-bench: first-paint {time.time():.6f} {handle.view.title}", flush=True)
+        if not waiting:
+            QtCore.QTimer.singleShot(0, app.quit)
+
+    for h in handles:
+        # "last": after the scene has drawn and its GL commands were flushed.
+        h.scene.canvas.events.draw.connect(lambda _ev, h=h: painted(h), position="last")
+    if not handles:  # nothing drawn with GL: the window itself is the first frame
+        print(f"rrview-bench: first-paint {time.time():.6f} (no views)", flush=True)
+        QtCore.QTimer.singleShot(0, app.quit)

@@ -28,7 +28,7 @@ from vispy.visuals.filters import Alpha
 from vispy.visuals.text.text import FontManager
 
 from . import colormaps as cm
-from .model import Row, ViewerModel
+from .model import Row, ViewerModel, numpy_of
 from .spaces import SpaceView
 
 __all__ = [
@@ -110,7 +110,7 @@ def vectors(row: Row, component: str, dims: int) -> F32 | None:
     values = _list_values(row, component)
     if values is None:
         return None
-    flat = values.flatten().to_numpy(zero_copy_only=False)
+    flat = numpy_of(values.flatten(), np.nan)
     return np.asarray(flat, dtype=np.float32).reshape(-1, dims)
 
 
@@ -119,7 +119,7 @@ def colors_of(row: Row, component: str = "colors") -> U8 | None:
     values = _list_values(row, component)
     if values is None:
         return None
-    flat = values.flatten().to_numpy(zero_copy_only=False)
+    flat = numpy_of(values.flatten())
     return np.asarray(flat, dtype=np.uint8).reshape(-1, 4)
 
 
@@ -127,14 +127,14 @@ def floats_of(row: Row, component: str) -> F32 | None:
     values = _list_values(row, component)
     if values is None:
         return None
-    return np.asarray(values.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float32)
+    return np.asarray(numpy_of(values, np.nan), dtype=np.float32)
 
 
 def uints_of(row: Row, component: str) -> npt.NDArray[np.int64] | None:
     values = _list_values(row, component)
     if values is None:
         return None
-    return np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(numpy_of(values, 0), dtype=np.int64)
 
 
 def strings_of(row: Row, component: str) -> list[str | None] | None:
@@ -150,9 +150,9 @@ def strips_of(row: Row, component: str, dims: int) -> list[F32]:
     values = _list_values(row, component)
     if values is None or len(values) == 0:
         return []
-    offsets = values.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = numpy_of(values.offsets).astype(np.int64)
     child = values.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    pts = np.asarray(child.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, dims)
+    pts = np.asarray(numpy_of(child.flatten(), np.nan), dtype=np.float32).reshape(-1, dims)
     offsets = offsets - offsets[0]
     return [pts[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 

@@ -20,7 +20,7 @@ from vispy import scene
 from vispy.visuals.transforms import MatrixTransform
 
 from . import colormaps as cm
-from .model import Row, ViewerModel
+from .model import Row, ViewerModel, numpy_of
 from .scene2d import (
     BACKGROUND,
     IMAGE_KINDS,
@@ -45,6 +45,9 @@ Mat4 = npt.NDArray[np.float64]
 _Segments = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], list[str] | None]
 
 POINT_SIZE_PX = 4.0
+DENSE_POINTS = 10_000
+"""Clouds of this many points or more are drawn with a thinner anti-aliased rim (DENSE_ANTIALIAS px)."""
+DENSE_ANTIALIAS = 0.25
 LINE_WIDTH_PX = 2.0
 FRUSTUM_FRACTION = 0.15
 """Frustum depth as a fraction of the scene's size (its bounding box diagonal)."""
@@ -155,7 +158,13 @@ def _box_points(lo: F64, hi: F64) -> F64:
 
 
 def _bounds(pts: npt.NDArray[Any]) -> tuple[F64, F64] | None:
-    p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    p = np.asarray(pts).reshape(-1, 3)
+    if len(p):
+        # Fast path (every frame of a 100k-point cloud): no float64 copy, no mask, unless not finite.
+        lo, hi = p.min(axis=0).astype(np.float64), p.max(axis=0).astype(np.float64)
+        if np.isfinite(lo).all() and np.isfinite(hi).all():
+            return lo, hi
+    p = np.asarray(p, dtype=np.float64)
     p = p[np.isfinite(p).all(axis=1)]
     if not len(p):
         return None
@@ -177,7 +186,8 @@ class _Layer3D:
         self.empty: set[str] = set()
         self.shown = False
         self.matrix = np.eye(4)
-        self.local_bounds: tuple[F64, F64] | None = None
+        self._local_bounds: tuple[F64, F64] | None = None
+        self._bounds_of: npt.NDArray[Any] | None = None  # points whose bounds are not computed yet
 
     def _new(self, role: str, visual: Any) -> Any:
         visual.name = f"{self.entity}#{role}"
@@ -207,6 +217,21 @@ class _Layer3D:
         self.matrix = m.copy()
         for v in self.visuals.values():
             v.transform.matrix = m.T
+
+    @property
+    def local_bounds(self) -> tuple[F64, F64] | None:
+        """The bounding box of the drawn data in the entity's coordinates (computed on first use)."""
+        if self._bounds_of is not None:
+            self._local_bounds, self._bounds_of = _bounds(self._bounds_of), None
+        return self._local_bounds
+
+    @local_bounds.setter
+    def local_bounds(self, value: tuple[F64, F64] | None) -> None:
+        self._local_bounds, self._bounds_of = value, None
+
+    def bound(self, pts: npt.NDArray[Any]) -> None:
+        """Set the bounds of ``pts`` lazily: moving the time need not scan a big cloud when no one asks."""
+        self._local_bounds, self._bounds_of = None, pts
 
     def world_bounds(self) -> tuple[F64, F64] | None:
         if self.local_bounds is None or not self.shown:
@@ -245,7 +270,7 @@ class _Layer3D:
 class _PointsLayer(_Layer3D):
     def draw(self, rows: list[Row], rel: list[Mat4 | None], timeline: str | None, t: int | None) -> None:
         model = self.owner.model
-        pos, col, size, labels, scaled = [], [], [], [], False
+        pos, col, size, names, scaled = [], [], [], [], False
         for row, m in zip(rows, rel, strict=True):
             p = vectors(row, "positions3d", 3)
             if p is None or not len(p):
@@ -256,7 +281,9 @@ class _PointsLayer(_Layer3D):
             radii = broadcast(floats_of(row, "radii"), n)
             scaled = scaled or radii is not None
             size.append(2.0 * radii if radii is not None else np.full(n, np.nan, np.float32))
-            labels.extend(instance_labels(model, self.entity, row, n, timeline, t) or [""] * n)
+            names.append((n, instance_labels(model, self.entity, row, n, timeline, t)))
+        # Labels only when some row has them (a list of 100,000 empty strings per frame costs).
+        labels = [x for n, ls in names for x in (ls or [""] * n)] if any(ls for _, ls in names) else None
         markers = self.visuals.get("points")
         if not pos:
             self.local_bounds = None
@@ -265,14 +292,21 @@ class _PointsLayer(_Layer3D):
             return
         if markers is None:
             markers = self._new("points", scene.visuals.Markers())
-        p = np.concatenate(pos)
-        s = np.concatenate(size)
+        p = pos[0] if len(pos) == 1 else np.concatenate(pos)
+        s = size[0] if len(size) == 1 else np.concatenate(size)
         # Radii are in the space's units: scale markers with the visual's transform. Without
         # radii, points keep a fixed size on screen.
         markers.scaling = "visual" if scaled else "fixed"
         s = np.where(np.isnan(s), 0.02 if scaled else POINT_SIZE_PX, s)
-        markers.set_data(p, size=s, face_color=np.concatenate(col), edge_width=0, symbol="disc")
-        self.local_bounds = _bounds(p)
+        # A dense cloud gets a thin anti-aliased rim: vispy's markers add 6 px of rim to each
+        # point's sprite, which on a software renderer costs more than the points themselves.
+        antialias = DENSE_ANTIALIAS if len(p) >= DENSE_POINTS else 1.0
+        if markers.antialias != antialias:
+            markers.antialias = antialias
+        markers.set_data(
+            p, size=s, face_color=col[0] if len(col) == 1 else np.concatenate(col), edge_width=0, symbol="disc"
+        )
+        self.bound(p)
         self._set("points", True)
         self.set_labels(p, labels)
 
@@ -392,7 +426,7 @@ class _MeshLayer(_Layer3D):
             return None
         idx = row.array("triangle_indices")
         if idx is not None:
-            faces = np.asarray(idx.values.to_numpy(zero_copy_only=False), dtype=np.uint32).reshape(-1, 3)
+            faces = np.asarray(numpy_of(idx.values), dtype=np.uint32).reshape(-1, 3)
         else:
             faces = np.arange(len(v) // 3 * 3, dtype=np.uint32).reshape(-1, 3)
         vc = colors_of(row, "vertex_colors")

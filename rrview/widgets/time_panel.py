@@ -70,6 +70,7 @@ class ScrubBar(QtWidgets.QWidget):
         self._time: int | None = None
         self._entities: list[str] = []
         self._lanes: list[tuple[str, npt.NDArray[np.int64]]] | None = None
+        self._lane_images: list[QtGui.QImage] | None = None
         self._timeless: list[str] = []
         self._dragging = False
 
@@ -83,7 +84,7 @@ class ScrubBar(QtWidgets.QWidget):
         self._timeless = [
             e for e in self._entities if any(c.timeless for cs in model.nodes[e].chunks.values() for c in cs)
         ]
-        self._lanes = None
+        self._lanes = self._lane_images = None
         self.setMinimumHeight(max(30, 12 + 4 * min(len(self._entities), self.MAX_LANES)))
         self.update()
 
@@ -139,8 +140,28 @@ class ScrubBar(QtWidgets.QWidget):
 
     # --- painting -------------------------------------------------------------------
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
-        self._lanes = None
+        self._lanes = self._lane_images = None
         super().resizeEvent(event)
+
+    def _images(self) -> list[QtGui.QImage]:
+        """One image row per lane: the marks, darker where more rows were logged (log scale).
+
+        Made once per data and size, so moving the cursor (every frame of playback) only
+        blits them instead of filling a rectangle per pixel column.
+        """
+        if self._lane_images is None:
+            mark = QtGui.QColor(70, 130, 220)
+            images = []
+            for _, counts in self.lanes:
+                peak = math.log1p(float(counts.max())) or 1.0
+                alpha = np.where(counts > 0, 0.35 + 0.65 * np.log1p(counts.astype(np.float64)) / peak, 0.0)
+                bgra = np.empty((1, len(counts), 4), np.uint8)
+                bgra[..., 0], bgra[..., 1], bgra[..., 2] = mark.blue(), mark.green(), mark.red()
+                bgra[..., 3] = np.round(np.clip(alpha, 0.0, 1.0) * 255).astype(np.uint8)
+                img = QtGui.QImage(bgra.tobytes(), len(counts), 1, 4 * len(counts), QtGui.QImage.Format.Format_ARGB32)
+                images.append(img.copy())  # own the pixels: the bytes object is temporary
+            self._lane_images = images
+        return self._lane_images
 
     def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:
         p = QtGui.QPainter(self)
@@ -153,17 +174,13 @@ class ScrubBar(QtWidgets.QWidget):
         p.fillRect(tl_box, pal.color(QtGui.QPalette.ColorRole.AlternateBase))
         if self._timeless:
             p.fillRect(tl_box.adjusted(4, 4, -4, -4), mark)
-        lanes = self.lanes
-        if lanes:
-            lane_h = track.height() / len(lanes)
-            for i, (_, counts) in enumerate(lanes):
+        images = self._images()
+        if images:
+            lane_h = track.height() / len(images)
+            for i, img in enumerate(images):
+                # Darker where more rows: the eye finds bursts and gaps at once.
                 top = track.top() + i * lane_h
-                peak = math.log1p(float(counts.max())) or 1.0
-                for col in np.nonzero(counts)[0]:
-                    # Darker where more rows: the eye finds bursts and gaps at once.
-                    c = QtGui.QColor(mark)
-                    c.setAlphaF(0.35 + 0.65 * math.log1p(float(counts[col])) / peak)
-                    p.fillRect(QtCore.QRectF(track.left() + float(col), top + 1, 1.0, max(1.0, lane_h - 2)), c)
+                p.drawImage(QtCore.QRectF(track.left(), top + 1, img.width(), max(1.0, lane_h - 2)), img)
         if self._time is not None and self._range is not None:
             x = self.x_of(self._time)
             p.setPen(QtGui.QPen(QtGui.QColor(230, 60, 40), 2))

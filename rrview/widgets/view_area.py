@@ -15,14 +15,17 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PyQt6 import QtCore, QtWidgets
 
 from ..model import ViewerModel
 from ..spaces import SpaceView, camera_at
-from .plot_view import PlotView
 from .text_log import TextLogView
+
+if TYPE_CHECKING:
+    # Imported when a plot view is made: pyqtgraph takes ~0.15 s to load, before the first frame.
+    from .plot_view import PlotView
 
 __all__ = ["ViewArea", "ViewHandle", "SceneFactory", "default_scene_factory", "probe_message"]
 
@@ -81,6 +84,11 @@ class ViewHandle:
     @property
     def kind(self) -> str:
         return self.view.kind
+
+    @property
+    def timed(self) -> PlotView | TextLogView | None:
+        """The plot or text log widget (they follow the time cursor themselves), else None."""
+        return cast("PlotView | TextLogView", self.widget) if self.kind in ("plot", "text") else None
 
 
 class _LeaveFilter(QtCore.QObject):
@@ -158,6 +166,8 @@ class ViewArea(QtWidgets.QMainWindow):
         failed = False
         widget: QtWidgets.QWidget
         if view.kind == "plot":
+            from .plot_view import PlotView
+
             plot = PlotView(self.model, view, dock)
             plot.timeRequested.connect(self.timeRequested)
             plot.entityClicked.connect(self.entityClicked)
@@ -246,9 +256,9 @@ class ViewArea(QtWidgets.QMainWindow):
     def set_timeline(self, timeline: str | None) -> None:
         self.timeline = timeline
         for h in self.handles:
-            if isinstance(h.widget, (PlotView, TextLogView)):
+            if h.timed is not None:
                 with self._guard(h):
-                    h.widget.set_timeline(timeline)
+                    h.timed.set_timeline(timeline)
 
     def update_time(self, timeline: str | None, t: int | None, history: int | None) -> None:
         """Draw every view at time ``t``; ``history`` (timeline units) also draws what came before."""
@@ -257,8 +267,8 @@ class ViewArea(QtWidgets.QMainWindow):
         self.time, self.history = t, history
         for h in self.handles:
             with self._guard(h):
-                if isinstance(h.widget, (PlotView, TextLogView)):
-                    h.widget.set_time(t)
+                if h.timed is not None:
+                    h.timed.set_time(t)
                 elif h.scene is not None and not h.failed:
                     h.scene.update(timeline, t, history=history)
                     for note in h.scene.notes:
@@ -292,9 +302,9 @@ class ViewArea(QtWidgets.QMainWindow):
     def refresh_visibility(self) -> None:
         """After an entity was shown or hidden: plots and logs follow; scenes are redrawn by update_time."""
         for h in self.handles:
-            if isinstance(h.widget, (PlotView, TextLogView)):
+            if h.timed is not None:
                 with self._guard(h):
-                    h.widget.refresh_visibility()
+                    h.timed.refresh_visibility()
 
     # --- hovering and clicking ----------------------------------------------------------
     def hover_image(self, handle: ViewHandle, pos: Any) -> dict[str, Any] | None:
