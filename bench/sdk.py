@@ -644,6 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {case}: pyarrow {best['pyarrow'].seconds:.3f} s, sdk {best['sdk'].seconds:.3f} s", flush=True)
     print()
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print()
     print_table(results)
     print()
     print(

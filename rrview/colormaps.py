@@ -7,6 +7,7 @@ colours exactly.
 
 from __future__ import annotations
 
+import functools
 import weakref
 import zlib
 from dataclasses import dataclass, field
@@ -111,12 +112,14 @@ def palette_colors(ids: npt.ArrayLike) -> RGBA:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def palette_color(i: int) -> tuple[int, int, int, int]:
     """One palette colour as an (r, g, b, a) tuple; see :func:`palette_colors`."""
     r, g, b, a = (int(x) for x in palette_colors([i])[0])
     return r, g, b, a
 
 
+@functools.lru_cache(maxsize=65536)  # called per entity per frame: 10,000 boxes, 10,000 colours
 def entity_color(entity: str) -> tuple[int, int, int, int]:
     """The default colour of an entity's data: stable across runs (a CRC of the path, not ``hash``)."""
     return palette_color(zlib.crc32(entity.encode()) % 1009)

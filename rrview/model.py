@@ -64,6 +64,10 @@ def numpy_of(arr: pa.Array, fill: Any = None) -> npt.NDArray[Any]:
     return values
 
 
+_NULL_TIME = int(np.iinfo(np.int64).min)
+"""Stands for a missing time (never chosen): rows not on the timeline."""
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One logged row: a chunk and the row's position in it."""
@@ -75,16 +79,18 @@ class Row:
     def get(self, component: str) -> Any:
         """The row's value of a component as a Python object (None if absent or null)."""
         batch = self.chunk.batch
-        if component not in batch.schema.names:
+        i = batch.schema.get_field_index(component)  # no list of names per call: 10,000 entities a frame
+        if i < 0:
             return None
-        return batch.column(component)[self.index].as_py()
+        return batch.column(i)[self.index].as_py()
 
     def array(self, component: str) -> Any:
         """The row's value as an Arrow array or scalar, without converting to Python."""
         batch = self.chunk.batch
-        if component not in batch.schema.names:
+        i = batch.schema.get_field_index(component)
+        if i < 0:
             return None
-        value = batch.column(component)[self.index]
+        value = batch.column(i)[self.index]
         return value if value.is_valid else None
 
     @property
@@ -157,7 +163,7 @@ class Track:
     def _times(self, chunk: Chunk) -> npt.NDArray[np.int64]:
         """The chunk's times on the track's timeline; missing values as int64 min (never chosen)."""
         assert self.timeline is not None
-        times: npt.NDArray[np.int64] = numpy_of(chunk.batch.column(self.timeline), np.iinfo(np.int64).min)
+        times: npt.NDArray[np.int64] = numpy_of(chunk.batch.column(self.timeline), _NULL_TIME)
         return times
 
     def latest(self, t: int | None) -> Row | None:
@@ -167,13 +173,21 @@ class Track:
             best: tuple[int, int, Row] | None = None
             # Visit chunks by the latest time they can offer; stop once none can beat the best.
             candidates = sorted(((min(hi, t), info) for _, hi, info in self._spans[:n]), key=lambda x: -x[0])
+            one_row: tuple[int, int, ChunkInfo] | None = None  # a one-row chunk chosen from the index alone
             for bound, info in candidates:
                 if best is not None and bound < best[0]:
                     break
+                if one_row is not None and bound < one_row[0]:
+                    break
+                if info.rows == 1 and info.row_id_min is not None:
+                    # Its time and row id are in the index: no decoding unless it is the one shown.
+                    if one_row is None or (bound, info.row_id_min) > one_row[:2]:
+                        one_row = (bound, info.row_id_min, info)
+                    continue
                 chunk = self.store.chunk(info)
                 times = self._times(chunk)
                 ok = np.nonzero(times <= t)[0]
-                ok = ok[times[ok] > np.iinfo(np.int64).min]
+                ok = ok[times[ok] > _NULL_TIME]
                 if not len(ok):
                     continue
                 tmax = int(times[ok].max())
@@ -181,6 +195,8 @@ class Track:
                 rid = int(chunk.batch.column(0)[idx].as_py())
                 if best is None or (tmax, rid) > (best[0], best[1]):
                     best = (tmax, rid, Row(chunk, idx, tmax))
+            if one_row is not None and (best is None or one_row[:2] > (best[0], best[1])):
+                return Row(self.store.chunk(one_row[2]), 0, one_row[0])
             if best is not None:
                 return best[2]
         return self.latest_timeless()
@@ -211,7 +227,7 @@ class Track:
         """Every time of this track's rows (decodes its chunks: for density marks use the index)."""
         parts = [self._times(self.store.chunk(c)) for c in self.timed]
         allt = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        return allt[allt > np.iinfo(np.int64).min]
+        return allt[allt > _NULL_TIME]
 
 
 class ViewerModel:
@@ -340,7 +356,7 @@ class ViewerModel:
             if "clear" in node.chunks:
                 row = self.track(node.path, "clear", timeline).latest(t)  # type: ignore[union-attr]
                 if row is not None and (own or row.get("recursive")):
-                    key = (row.time if row.time is not None else np.iinfo(np.int64).min, row.row_id)
+                    key = (row.time if row.time is not None else _NULL_TIME, row.row_id)
                     if best is None or key > best:
                         best = key
             node = node.parent

@@ -105,12 +105,23 @@ def _list_values(row: Row, component: str) -> pa.Array | None:
     return values if values is not None else None
 
 
+def _flat(values: pa.Array) -> pa.Array:
+    """The child values of a fixed-size list array, without the compute kernel of ``flatten``.
+
+    ``flatten`` costs ~15 us a call, which adds up over 10,000 boxes a frame.
+    """
+    if pa.types.is_fixed_size_list(values.type) and not values.null_count:
+        size = values.type.list_size
+        return values.values.slice(values.offset * size, len(values) * size)
+    return values.flatten()
+
+
 def vectors(row: Row, component: str, dims: int) -> F32 | None:
     """A batched (or mono list) component of fixed-size vectors as an (N, dims) float32 array."""
     values = _list_values(row, component)
     if values is None:
         return None
-    flat = numpy_of(values.flatten(), np.nan)
+    flat = numpy_of(_flat(values), np.nan)
     return np.asarray(flat, dtype=np.float32).reshape(-1, dims)
 
 
@@ -119,7 +130,7 @@ def colors_of(row: Row, component: str = "colors") -> U8 | None:
     values = _list_values(row, component)
     if values is None:
         return None
-    flat = numpy_of(values.flatten())
+    flat = numpy_of(_flat(values))
     return np.asarray(flat, dtype=np.uint8).reshape(-1, 4)
 
 
@@ -152,7 +163,7 @@ def strips_of(row: Row, component: str, dims: int) -> list[F32]:
         return []
     offsets = numpy_of(values.offsets).astype(np.int64)
     child = values.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    pts = np.asarray(numpy_of(child.flatten(), np.nan), dtype=np.float32).reshape(-1, dims)
+    pts = np.asarray(numpy_of(_flat(child), np.nan), dtype=np.float32).reshape(-1, dims)
     offsets = offsets - offsets[0]
     return [pts[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
