@@ -12,7 +12,7 @@ DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0
 .PHONY: demo test check lint typecheck deps sysdeps clean
 
 demo: $(PY)
-	$(PIP) install -e .
+	$(PIP) install -e '.[viewer]'
 	$(PY) examples/demo.py demo.rrd
 
 test: deps check
@@ -41,4 +41,4 @@ sysdeps:
 	fi
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis demo.rrd
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis demo.rrd demo.png

@@ -1,10 +1,12 @@
-"""Record a small simulated robot run, then inspect and verify the file.
+"""Record a small simulated robot run, inspect and verify the file, and open it in the viewer.
 
-Run it with ``make demo`` or ``python examples/demo.py [OUT.rrd]``.
+Run it with ``make demo`` or ``python examples/demo.py [OUT.rrd] [--no-view]``. Without a
+display, the viewer's default layout is rendered to ``OUT.png`` instead of a window.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +37,25 @@ def record(path: Path, *, frames: int = 200) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("demo.rrd")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0]) if args else Path("demo.rrd")
     record(out)
     print(f"recorded {out}\n")
-    # The rrd command installed beside this interpreter (a virtual environment's bin/).
-    rrd = Path(sys.executable).with_name("rrd")
-    command = str(rrd) if rrd.exists() else "rrd"
-    subprocess.run([command, "info", str(out)], check=True)
-    return subprocess.run([command, "verify", str(out)]).returncode
+
+    def command(name: str) -> str:
+        # The command installed beside this interpreter (a virtual environment's bin/).
+        path = Path(sys.executable).with_name(name)
+        return str(path) if path.exists() else name
+
+    subprocess.run([command("rrd"), "info", str(out)], check=True)
+    status = subprocess.run([command("rrd"), "verify", str(out)]).returncode
+    if status != 0 or "--no-view" in sys.argv:
+        return status
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return subprocess.run([command("rrview"), str(out)]).returncode
+    shot = out.with_suffix(".png")
+    print(f"\nno display: rendering the viewer's default layout to {shot}")
+    return subprocess.run([command("rrview"), str(out), "--screenshot", str(shot), "--size", "1280x720"]).returncode
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_demo_records_a_file_that_verifies(tmp_path: Path) -> None:
     out = tmp_path / "demo.rrd"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py"), str(out)],
+        [sys.executable, str(ROOT / "examples" / "demo.py"), str(out), "--no-view"],
         capture_output=True,
         text=True,
         timeout=120,
