@@ -8,6 +8,7 @@ order, each one handed to the OS as soon as it is encoded.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import os
 import threading
@@ -424,7 +425,7 @@ class RrdWriter:
                 c.validate()
         elif len(rid) > 1:
             ids_list = rid.to_pylist()
-            if not all(a < b for a, b in zip(ids_list, ids_list[1:])):
+            if not all(a < b for a, b in itertools.pairwise(ids_list)):
                 c.validate()
 
     def _schema_key(self, schema: pa.Schema) -> bytes:
