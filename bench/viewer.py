@@ -409,6 +409,7 @@ def child_memory(path: str, sz: Sizes, tmp: str, limit: int) -> dict[str, Any]:
         "decoded": store.decoded,
         "evicted": store.evicted,
         "limit": limit,
+        "renderer": draws.renderer,
     }
     window.close()
     return out

@@ -188,10 +188,19 @@ def _size(batch: pa.RecordBatch) -> int:
     ``nbytes`` is exact for slices but costs ~10 us even for one row; the total buffer size
     costs ~0.3 us and is exact for a batch that is not a slice, but counts a slice's whole
     parent. Small totals are taken as they are (an overestimate only cuts records earlier);
-    large ones, which may be slices of a shared batch, are measured exactly.
+    a slice of a large batch gets its share of it; other large batches are measured.
     """
     total = int(batch.get_total_buffer_size())
-    return total if total <= _EXACT_SIZE_ABOVE else int(batch.nbytes)
+    if total <= _EXACT_SIZE_ABOVE:
+        return total
+    n = batch.num_rows
+    ids = batch.column(0).buffers()[1]
+    parent_rows = ids.size // 8 if ids is not None else 0
+    if n and ids is not None and ids.size > 8 * n + 64:
+        # A slice of a larger batch (the SDK builds small entities' rows as one batch and
+        # slices it): its share of the parent, as if rows were of even size.
+        return total * n // max(n, parent_rows)
+    return int(batch.nbytes)
 
 
 class RrdWriter:

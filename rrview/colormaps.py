@@ -253,7 +253,12 @@ def image_to_rgba(img: npt.NDArray[Any], clim: tuple[float, float] | None = None
         return gray_to_rgba(img, clim)
     c = clim if clim is not None else image_clim(img[..., :3])
     rgb = _to_u8(img[..., :3], c)
-    out = np.empty((*img.shape[:2], 4), np.uint8)
-    out[..., :3] = rgb
-    out[..., 3] = _to_u8(img[..., 3], c) if img.shape[2] == 4 else 255
-    return out
+    h, w = img.shape[:2]
+    out = np.empty((h * w, 4), np.uint8)
+    # Channel by channel into the (N, 4) rows: ~7x faster than out[..., :3] = rgb, whose
+    # 3-of-4-byte strided copy costs ~2-6 ms a VGA frame (a 30 fps playback has 33 ms in all).
+    flat = rgb.reshape(h * w, 3)
+    for i in range(3):
+        out[:, i] = flat[:, i]
+    out[:, 3] = _to_u8(img[..., 3], c).reshape(h * w) if img.shape[2] == 4 else 255
+    return out.reshape(h, w, 4)

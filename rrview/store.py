@@ -3,6 +3,13 @@
 The viewer reads only the index at open; chunk records are decoded when a view needs
 them (near the time cursor) and evicted oldest-first when the decoded bytes exceed the
 memory limit, so open time and memory do not grow with the file.
+
+The limit also bounds the whole process where its resident memory can be read (Linux):
+the viewer itself (Python, Qt, OpenGL buffers) takes a few hundred MB, so decoded data
+alone up to the limit would put the process well above it. Each decode therefore also
+evicts until the resident memory, plus some headroom for the frame being drawn, is under
+the limit. Memory freed by an eviction stays with the allocator and is reused by the
+next decode, so once the process is at the limit each decode evicts about one record.
 """
 
 from __future__ import annotations
@@ -17,7 +24,20 @@ import pyarrow as pa
 from rrformat.chunk import Chunk, ChunkInfo
 from rrformat.reader import RrdReader
 
-__all__ = ["ChunkStore", "parse_memory_limit", "default_memory_limit"]
+__all__ = ["ChunkStore", "parse_memory_limit", "default_memory_limit", "resident_bytes"]
+
+_MIN_HEADROOM = 32 << 20
+"""Resident memory kept free under the limit for the frame being drawn (copies for the GL
+upload of a 100,000-point cloud are ~20 MB); at least this, or 5% of the limit."""
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (``/proc/self/statm``), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _total_memory() -> int:
@@ -71,11 +91,24 @@ def parse_memory_limit(text: str) -> int:
 
 
 class ChunkStore:
-    """Decoded record batches of one file, bounded by ``memory_limit`` bytes."""
+    """Decoded record batches of one file, bounded by ``memory_limit`` bytes.
 
-    def __init__(self, reader: RrdReader, memory_limit: int) -> None:
+    Parameters
+    ----------
+    reader
+        The file.
+    memory_limit
+        Bytes of decoded data to keep at most; the process's resident memory is kept
+        under it too, where it can be read (see the module's notes).
+    bound_process
+        Also bound the process's resident memory (default: yes).
+    """
+
+    def __init__(self, reader: RrdReader, memory_limit: int, *, bound_process: bool = True) -> None:
         self.reader = reader
         self.memory_limit = memory_limit
+        self.bound_process = bound_process
+        self.headroom = max(_MIN_HEADROOM, memory_limit // 20)
         self._lock = threading.Lock()
         self._batches: collections.OrderedDict[int, pa.RecordBatch] = collections.OrderedDict()
         self._sizes: dict[int, int] = {}
@@ -102,17 +135,23 @@ class ChunkStore:
                 self._sizes[offset] = size
                 self.bytes_held += size
                 self.decoded += 1
-            self._evict(keep=offset)
+            rss = resident_bytes() if self.bound_process else None
+            self._evict(keep=offset, rss=rss)
         return batch
 
-    def _evict(self, *, keep: int) -> None:
-        while self.bytes_held > self.memory_limit and len(self._batches) > 1:
+    def _evict(self, *, keep: int, rss: int | None = None) -> None:
+        excess = self.bytes_held - self.memory_limit
+        if rss is not None:
+            excess = max(excess, rss + self.headroom - self.memory_limit)
+        while excess > 0 and len(self._batches) > 1:
             oldest = next(iter(self._batches))
             if oldest == keep:
                 self._batches.move_to_end(oldest)
                 continue
             self._batches.pop(oldest)
-            self.bytes_held -= self._sizes.pop(oldest)
+            size = self._sizes.pop(oldest)
+            self.bytes_held -= size
+            excess -= size
             self.evicted += 1
 
     def holds(self, info: ChunkInfo) -> bool:
