@@ -199,7 +199,7 @@ def _size(batch: pa.RecordBatch) -> int:
     if n and ids is not None and ids.size > 8 * n + 64:
         # A slice of a larger batch (the SDK builds small entities' rows as one batch and
         # slices it): its share of the parent, as if rows were of even size.
-        return total * n // max(n, parent_rows)
+        return int(total * n // max(n, parent_rows))
     return int(batch.nbytes)
 
 
