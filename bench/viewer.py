@@ -37,7 +37,7 @@ on an idle machine and read the medians.
 
 Usage::
 
-    python bench/viewer.py                          # full size (~1.7 GB written; 5-10 minutes)
+    python bench/viewer.py                          # full size (~1.4 GB written; 5-10 minutes)
     python bench/viewer.py --quick                  # small sizes, a smoke run (~1 minute)
     python bench/viewer.py --case scrub --data points.rrd --keep
 """
@@ -76,6 +76,7 @@ TARGET_FIRST_FRAME_S = 1.5
 TARGET_SCRUB_S = 0.150
 TARGET_FPS = 25.0
 DEFAULT_MEMORY_LIMIT = "500MB"
+CHILD_TIMEOUT_S = 1800
 
 
 @dataclasses.dataclass(frozen=True)
@@ -520,6 +521,8 @@ def spawn(case: str, data: str, args: argparse.Namespace, tmp: str) -> dict[str,
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
+    watchdog = threading.Timer(CHILD_TIMEOUT_S, proc.kill)  # a hung window must not hang the benchmark
+    watchdog.start()
     result: dict[str, Any] | None = None
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -529,6 +532,7 @@ def spawn(case: str, data: str, args: argparse.Namespace, tmp: str) -> dict[str,
             print(f"    {line.strip()}", flush=True)
     err = proc.stderr.read() if proc.stderr is not None else ""
     proc.wait()
+    watchdog.cancel()
     done.set()
     poller.join()
     if result is None or proc.returncode != 0:

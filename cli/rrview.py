@@ -8,6 +8,7 @@ line on stderr.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -130,12 +131,10 @@ def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | Non
     problem = display_problem()
     if problem is not None:
         fail(problem, EXIT_USAGE)
-    try:
-        import pyqtgraph  # noqa: F401
-        import vispy  # noqa: F401
-        from PyQt6 import QtWidgets  # noqa: F401
-    except ImportError as exc:
-        fail(f"the viewer needs PyQt6, vispy and pyqtgraph ({exc}); install them with: pip install 'rrkit[viewer]'", 1)
+    # find_spec, not import: pyqtgraph is loaded only when a plot view needs it.
+    missing = [m for m in ("PyQt6", "vispy", "pyqtgraph") if importlib.util.find_spec(m) is None]
+    if missing:
+        fail(f"the viewer needs {', '.join(missing)}; install it with: pip install 'rrkit[viewer]'", 1)
     with usage_errors(ValueError):
         return run([str(f) for f in files], memory_limit=memory_limit, timeline=timeline, time=time)
 
@@ -150,8 +149,8 @@ def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | Non
     type=_MemoryLimit(),
     default=None,
     metavar="SIZE",
-    help="Decoded data to keep in memory per recording, e.g. 16GB, 500MiB or 50% (of RAM). "
-    "Default: a quarter of the RAM.",
+    help="Memory the viewer may use, e.g. 16GB, 500MiB or 50% (of RAM): above it, the oldest "
+    "decoded data is dropped first. Default: a quarter of the RAM.",
 )
 @click.option("--timeline", metavar="NAME", help="Timeline to start on (default: the first user timeline).")
 @click.option(
@@ -196,7 +195,7 @@ def main(
       rrview run.rrd                      open a recording
       rrview day1.rrd day2.rrd            two recordings, one tab each
       rrview run.rrd --timeline frame --time 120
-      rrview big.rrd --memory-limit 4GB   keep at most 4 GB of decoded data
+      rrview big.rrd --memory-limit 4GB   stay under 4 GB, dropping the oldest decoded data
       rrview run.rrd --screenshot view.png --size 1280x720 --timeline frame --time 120
     """
     if screenshot is not None:

@@ -238,7 +238,9 @@ class ViewerModel:
     path
         The .rrd file.
     memory_limit
-        Bytes of decoded data to keep; the least recently used is dropped first.
+        Bytes of decoded data to keep; the least recently used is dropped first. Decoded
+        data is also dropped to keep the process's resident memory under the limit (see
+        :mod:`rrview.store`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: int | None = None) -> None:

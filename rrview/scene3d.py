@@ -20,6 +20,7 @@ from vispy import scene
 from vispy.visuals.transforms import MatrixTransform
 
 from . import colormaps as cm
+from .cloud import Cloud
 from .model import Row, ViewerModel, numpy_of
 from .scene2d import (
     BACKGROUND,
@@ -292,31 +293,43 @@ class _PointsLayer(_Layer3D):
             names.append((n, instance_labels(model, self.entity, row, n, timeline, t)))
         # Labels only when some row has them (a list of 100,000 empty strings per frame costs).
         labels = [x for n, ls in names for x in (ls or [""] * n)] if any(ls for _, ls in names) else None
-        markers = self.visuals.get("points")
         if not pos:
             self.local_bounds = None
             self._set("points", False)
             self.set_labels(None, None)
             return
-        if markers is None:
-            markers = self._new("points", scene.visuals.Markers())
         p = pos[0] if len(pos) == 1 else np.concatenate(pos)
-        s = size[0] if len(size) == 1 else np.concatenate(size)
-        # Radii are in the space's units: scale markers with the visual's transform. Without
-        # radii, points keep a fixed size on screen.
-        markers.scaling = "visual" if scaled else "fixed"
-        s = np.where(np.isnan(s), 0.02 if scaled else POINT_SIZE_PX, s)
-        # A dense cloud gets a thin anti-aliased rim: vispy's markers add 6 px of rim to each
-        # point's sprite, which on a software renderer costs more than the points themselves.
-        antialias = DENSE_ANTIALIAS if len(p) >= DENSE_POINTS else 1.0
-        if markers.antialias != antialias:
-            markers.antialias = antialias
-        markers.set_data(
-            p, size=s, face_color=col[0] if len(col) == 1 else np.concatenate(col), edge_width=0, symbol="disc"
-        )
+        c = col[0] if len(col) == 1 else np.concatenate(col)
+        dense = len(p) >= DENSE_POINTS
+        if dense and not scaled:
+            # One size on screen for all: the light cloud visual (half the cost of Markers per frame).
+            cloud = self._visual("points", Cloud)
+            cloud.set_data(p, c, POINT_SIZE_PX)
+        else:
+            markers = self._visual("points", scene.visuals.Markers)
+            s = size[0] if len(size) == 1 else np.concatenate(size)
+            # Radii are in the space's units: scale markers with the visual's transform. Without
+            # radii, points keep a fixed size on screen.
+            markers.scaling = "visual" if scaled else "fixed"
+            s = np.where(np.isnan(s), 0.02 if scaled else POINT_SIZE_PX, s)
+            # A dense cloud gets a thin anti-aliased rim: vispy's markers add 6 px of rim to each
+            # point's sprite, which on a software renderer costs more than the points themselves.
+            antialias = DENSE_ANTIALIAS if dense else 1.0
+            if markers.antialias != antialias:
+                markers.antialias = antialias
+            markers.set_data(p, size=s, face_color=c, edge_width=0, symbol="disc")
         self.bound(p)
         self._set("points", True)
         self.set_labels(p, labels)
+
+    def _visual(self, role: str, kind: Any) -> Any:
+        """The role's visual, made anew when it is of another kind (a cloud that grew dense)."""
+        v = self.visuals.get(role)
+        if v is not None and not isinstance(v, kind):
+            v.parent = None
+            del self.visuals[role]
+            v = None
+        return v if v is not None else self._new(role, kind())
 
 
 class _LinesLayer(_Layer3D):

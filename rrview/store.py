@@ -26,9 +26,11 @@ from rrformat.reader import RrdReader
 
 __all__ = ["ChunkStore", "parse_memory_limit", "default_memory_limit", "resident_bytes"]
 
-_MIN_HEADROOM = 32 << 20
-"""Resident memory kept free under the limit for the frame being drawn (copies for the GL
-upload of a 100,000-point cloud are ~20 MB); at least this, or 5% of the limit."""
+_MIN_HEADROOM = 64 << 20
+"""Resident memory kept free under the limit for the frame being drawn: the resident memory
+is read right after a decode, and drawing a 100,000-point frame (colour conversion, GL
+upload, the driver's copies) was measured to add up to ~30 MB. At least this, or 10% of
+the limit."""
 
 
 def resident_bytes() -> int | None:
@@ -108,7 +110,7 @@ class ChunkStore:
         self.reader = reader
         self.memory_limit = memory_limit
         self.bound_process = bound_process
-        self.headroom = max(_MIN_HEADROOM, memory_limit // 20)
+        self.headroom = max(_MIN_HEADROOM, memory_limit // 10)
         self._lock = threading.Lock()
         self._batches: collections.OrderedDict[int, pa.RecordBatch] = collections.OrderedDict()
         self._sizes: dict[int, int] = {}

@@ -158,7 +158,8 @@ class MainWindow(QtWidgets.QMainWindow):
     Parameters
     ----------
     memory_limit
-        Bytes of decoded data each recording keeps (None: a quarter of the RAM).
+        Bytes of decoded data each recording keeps (None: a quarter of the RAM); the
+        process's resident memory is kept under it too (see :mod:`rrview.store`).
     settings
         Where recent files are remembered (default: the user's rrview settings).
     scene_factory
