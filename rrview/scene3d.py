@@ -11,7 +11,6 @@ time sets new data on them and skips rows that did not change.
 from __future__ import annotations
 
 import functools
-import io
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +20,7 @@ from vispy.visuals.transforms import MatrixTransform
 
 from . import colormaps as cm
 from .cloud import Cloud
+from .gltf import load_gltf
 from .model import Row, ViewerModel, numpy_of
 from .scene2d import (
     BACKGROUND,
@@ -510,12 +510,11 @@ class _MeshFileLayer(_MeshLayer):
         try:
             if fmt == "obj":
                 v, f, c = parse_obj(data)
+            elif fmt in ("glb", "gltf"):
+                v, f, c = load_gltf(data, fmt)
             else:
-                got = _load_with_trimesh(data, fmt)
-                if got is None:
-                    self.owner.note(f"{self.entity}: {fmt.upper()} meshes need the optional 'trimesh'; not drawn")
-                    return None
-                v, f, c = got
+                self.owner.note(f"{self.entity}: unknown mesh format {fmt!r}; not drawn")
+                return None
         except (ValueError, UnicodeError) as e:
             self.owner.note(f"{self.entity}: cannot read the {fmt.upper()} mesh: {e}")
             return None
@@ -525,25 +524,6 @@ class _MeshFileLayer(_MeshLayer):
             m[:3, :] = np.asarray(tr, dtype=np.float64).reshape(3, 4)
             v = _apply(m, v)
         return v, f, c, None
-
-
-def _load_with_trimesh(data: bytes, fmt: str) -> tuple[F32, npt.NDArray[np.uint32], F32 | None] | None:
-    """GLB/glTF through ``trimesh`` when it happens to be installed (it is not a dependency)."""
-    try:
-        import trimesh
-    except ImportError:
-        return None
-    try:
-        m = trimesh.load(io.BytesIO(data), file_type=fmt, force="mesh")
-    except Exception as e:  # trimesh raises many kinds of errors for bad files
-        raise ValueError(str(e)) from e
-    v = np.asarray(m.vertices, dtype=np.float32)
-    f = np.asarray(m.faces, dtype=np.uint32)
-    c = None
-    vc = getattr(getattr(m, "visual", None), "vertex_colors", None)
-    if vc is not None and len(vc) == len(v):
-        c = np.asarray(vc, dtype=np.float32)[:, :4] / np.float32(255.0)
-    return v, f, c
 
 
 _LINE_KINDS: dict[str, type[_LinesLayer]] = {

@@ -7,6 +7,8 @@ visuals (``Scene3D.visuals_for``): positions, colours and transforms, not only p
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -337,24 +339,52 @@ def test_mesh_with_vertex_colors_and_albedo(make_scene: Callable[..., tuple[Scen
     np.testing.assert_allclose(flat.color.rgba, [1, 0, 0, 1])
 
 
-def test_obj_mesh_file_and_glb_without_trimesh(make_scene: Callable[..., tuple[Scene3D, ViewerModel]]) -> None:
+def _glb_triangle(offset: tuple[float, float, float]) -> bytes:
+    """A minimal GLB: one node translated by ``offset`` holding one indexed triangle."""
+    positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype="<f4").tobytes()
+    indices = np.array([0, 1, 2, 0], dtype="<u2").tobytes()  # padded to 4 bytes
+    doc = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0, "translation": list(offset)}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+        "buffers": [{"byteLength": len(positions) + len(indices)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(positions)},
+            {"buffer": 0, "byteOffset": len(positions), "byteLength": 6},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"},
+            {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR"},
+        ],
+    }
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    binary = positions + indices
+    body = struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+
+
+def test_obj_and_glb_mesh_files(make_scene: Callable[..., tuple[Scene3D, ViewerModel]]) -> None:
     obj = b"# a quad\nv 0 0 0\nv 2 0 0\nv 2 2 0\nv 0 2 0\nvn 0 0 1\nf 1//1 2//1 3//1 4//1\n"
 
     def log(rec: rr.RecordingStream) -> None:
         rr.log_mesh_file("world/obj", "obj", mesh_bytes=obj,
                          transform=[[1, 0, 0, 10], [0, 1, 0, 0], [0, 0, 1, 0]], recording=rec)  # fmt: skip
-        rr.log_mesh_file("world/glb", "glb", mesh_bytes=b"glTF" + bytes(16), recording=rec)
+        rr.log_mesh_file("world/glb", "glb", mesh_bytes=_glb_triangle((0.0, 0.0, 5.0)), recording=rec)
+        rr.log_mesh_file("world/broken", "glb", mesh_bytes=b"glTF" + bytes(16), recording=rec)
 
     scene, _ = make_scene(log)
     scene.update(*LATEST)
     mesh = role(scene, "world/obj", "mesh")
     np.testing.assert_allclose(mesh.mesh_data.get_vertices()[:, 0], [10, 12, 12, 10])
     assert mesh.mesh_data.get_faces().tolist() == [[0, 1, 2], [0, 2, 3]]
-    try:
-        import trimesh  # noqa: F401
-    except ImportError:
-        assert scene.visuals_for("world/glb") == []
-        assert any("world/glb" in n and "trimesh" in n for n in scene.notes)
+    glb = role(scene, "world/glb", "mesh")
+    np.testing.assert_allclose(glb.mesh_data.get_vertices(), [[0, 0, 5], [1, 0, 5], [0, 1, 5]])
+    assert glb.mesh_data.get_faces().tolist() == [[0, 1, 2]]
+    assert scene.visuals_for("world/broken") == []
+    assert any("world/broken" in n and "GLB" in n for n in scene.notes)
 
 
 def test_parse_obj_forms() -> None:
