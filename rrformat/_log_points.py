@@ -9,36 +9,10 @@ import pyarrow as pa
 
 from . import _convert as cv
 from ._errors import ArgumentError, describe_value, log_function
+from ._log_shapes import instance_cells
 from ._recording import RecordingStream
 
 __all__ = ["log_points", "log_point"]
-
-
-def _instance_components(
-    cells: dict[str, Any],
-    n: int,
-    *,
-    identifiers: Any = None,
-    colors: Any = None,
-    radii: Any = None,
-    labels: Any = None,
-    class_ids: Any = None,
-    keypoint_ids: Any = None,
-) -> int:
-    """Fill the optional per-instance components shared by points and shapes; returns bytes."""
-    if colors is not None:
-        cells["colors"] = cv.colors(colors, "colors", n)
-    if radii is not None:
-        cells["radii"] = cv.per_instance_float(radii, "radii", n)
-    if labels is not None:
-        cells["labels"] = cv.labels(labels, "labels", n)
-    if class_ids is not None:
-        cells["class_ids"] = cv.per_instance_uint(class_ids, "class_ids", n, pa.uint16())
-    if keypoint_ids is not None:
-        cells["keypoint_ids"] = cv.per_instance_uint(keypoint_ids, "keypoint_ids", n, pa.uint16())
-    if identifiers is not None:
-        cells["instance_ids"] = cv.per_instance_uint(identifiers, "identifiers", n, pa.uint64())
-    return sum(a.nbytes for a in cells.values() if isinstance(a, pa.Array))
 
 
 @log_function
@@ -94,15 +68,13 @@ def log_points(
     pos, dims = cv.vectors(positions, "positions", dims=(2, 3))
     n = len(pos)
     cells: dict[str, Any] = {"positions2d" if dims == 2 else "positions3d": pos}
-    nbytes = _instance_components(
-        cells,
-        n,
-        identifiers=identifiers,
-        colors=colors,
-        radii=radii,
-        labels=labels,
-        class_ids=class_ids,
-        keypoint_ids=keypoint_ids,
+    if radii is not None:
+        cells["radii"] = cv.per_instance_float(radii, "radii", n)
+    if keypoint_ids is not None:
+        cells["keypoint_ids"] = cv.per_instance_uint(keypoint_ids, "keypoint_ids", n, pa.uint16())
+    # The components points share with shapes; returns the bytes of every cell, radii included.
+    nbytes = instance_cells(
+        cells, n, single=False, colors=colors, labels=labels, class_ids=class_ids, identifiers=identifiers
     )
     if draw_order is not None:
         if dims != 2:
