@@ -1,14 +1,22 @@
-"""Per-entity row buffers and the background thread that turns them into chunks.
+"""Row buffers and the background thread that turns them into chunks.
 
 Log calls only append Python references to lists (no Arrow work on the caller's thread
 for small values); the background thread builds Arrow columns, hands chunks to the
 sink, and bounds memory: above ``max_bytes_in_flight`` log calls wait.
+
+Small rows are queued in tables shared by all the entities of one layout (see
+``_Layout``), other rows in a buffer per entity (``_Buffer``). Either way each entity's
+rows reach the sink in logging order, one chunk per entity and flush.
 """
 
 from __future__ import annotations
 
+import array
+import dataclasses
 import itertools
 import logging
+import math
+import operator
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from .chunk import ROW_ID, Chunk, TimelineKind, timeline_field
+from .chunk import ROW_ID, Chunk, ChunkRun, TimelineKind, timeline_field
 from .components import COMPONENTS, ComponentType
 
 __all__ = ["Batcher", "BatcherConfig", "TimePoint", "LOG_TIME"]
@@ -115,26 +124,205 @@ class _Buffer:
         return (self.kind, self.timeless, tuple(self.tkinds.items()), tuple(self.cols))
 
 
+Key = tuple[str, str, bool]
+"""What rows are queued by: (entity, data kind, timeless)."""
+
+
+class _Layout:
+    """The entities whose small rows share one layout (data kind, timelines, components), and their open table.
+
+    A tracker logs one small row to each of thousands of entities per frame. Queued in
+    one flat list (a :class:`_Table`), such a row costs less than in a buffer of its own,
+    and there is no buffer per entity to create, age, sort and build at every flush: the
+    table is built as one batch, grouped by entity and cut into one chunk per entity.
+    An entity keeps its place in the layout from one table to the next, so that after a
+    flush its rows join the next table as cheaply as before.
+    """
+
+    __slots__ = ("entities", "index", "keys", "kind", "layout", "names", "retired", "table", "timeless", "tkinds")
+
+    def __init__(
+        self, kind: str, timeless: bool, when: TimePoint, cells: dict[str, Any], layout: tuple[Any, ...]
+    ) -> None:
+        self.kind = kind
+        self.timeless = timeless
+        self.layout = layout
+        """The key of this layout in ``Batcher._layouts``."""
+        self.tkinds: dict[str, TimelineKind] = {name: k for name, (k, _) in when.items()}
+        self.names = tuple(cells)
+        """The components, in column order."""
+        self.entities: list[str] = []
+        """The entities, in the order they came."""
+        self.keys: list[Key] = []
+        self.index: dict[str, int] = {}
+        """Entity to its position in ``entities``."""
+        self.table: _Table | None = None
+        """The open table (None: it was flushed and no row came since)."""
+        self.retired = False
+        """Forgotten by the batcher (see ``Batcher._unlink``)."""
+
+    def register(self, key: Key) -> int:
+        """The place of a key's entity, given one if it has none."""
+        i = self.index.get(key[0])
+        if i is None:
+            i = self.index[key[0]] = len(self.entities)
+            self.entities.append(key[0])
+            self.keys.append(key)
+            if self.table is not None:
+                self.table.ebytes.append(0)
+        return i
+
+    def fits(self, when: TimePoint, cells: dict[str, Any], nbytes: int) -> bool:
+        """Whether a row has this layout (its components in any order) and is small."""
+        if nbytes > _TABLE_ROW_BYTES or len(when) != len(self.tkinds) or cells.keys() != set(self.names):
+            return False
+        return all(self.tkinds.get(name) is kind for name, (kind, _) in when.items())
+
+
+class _Table:
+    """The queued rows of the entities of a :class:`_Layout`, until a flush.
+
+    Rows are kept flat (``rows``): row id, log time, time point (the thread's dict, shared
+    by the rows logged at one time, split into columns only when the table is built), then
+    a cell per component; ``3 + len(names)`` items a row. A row joins only if it has
+    exactly the layout's timelines and components; the batcher sees to that
+    (``Batcher.add_row``). An entity's rows can be moved out into a buffer of its own
+    (:meth:`take`), leaving tombstones behind.
+    """
+
+    __slots__ = ("dead", "ebytes", "erows", "lay", "names", "rows", "since", "tkinds", "when")
+
+    def __init__(self, lay: _Layout) -> None:
+        self.lay = lay
+        self.names = lay.names
+        self.tkinds = lay.tkinds
+        self.when: TimePoint | None = None
+        """The last time point that passed :meth:`same_time`: rows that share it skip the check."""
+        self.rows: list[Any] = []
+        self.erows = array.array("q")
+        """Each row's entity as its place in the layout (-1: moved out); numpy reads it without a copy."""
+        self.dead = 0
+        """Rows moved out."""
+        self.ebytes: list[int] = [0] * len(lay.entities)
+        """Bytes queued per entity (the flush size holds per entity, as in a buffer of its own)."""
+        self.since = time.monotonic()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes queued."""
+        return sum(self.ebytes)
+
+    def same_time(self, when: TimePoint) -> bool:
+        """Whether ``when`` has exactly this table's timelines."""
+        tkinds = self.tkinds
+        if len(when) != len(tkinds):
+            return False
+        for name, (kind, _) in when.items():
+            if tkinds.get(name) is not kind:
+                return False
+        self.when = when
+        return True
+
+    def append(self, i: int, row_id: int, when: TimePoint, log_time: int, cells: dict[str, Any], nbytes: int) -> int:
+        """Queue a row of entity ``i``; returns the bytes queued for that entity."""
+        self.erows.append(i)
+        self.rows += [row_id, log_time, when, *[cells[name] for name in self.names]]
+        b: int = self.ebytes[i] + nbytes
+        self.ebytes[i] = b
+        return b
+
+    def first_row(self) -> int:
+        return int(self.rows[0]) if self.rows else 0
+
+    def live(self) -> int:
+        """Rows not moved out."""
+        return len(self.erows) - self.dead
+
+    def columns(
+        self, pick: list[int] | None = None
+    ) -> tuple[Sequence[int], Sequence[int], Sequence[TimePoint], dict[str, Sequence[Any]]]:
+        """Row ids, log times, time points and component cells of all rows, or of the rows at ``pick``."""
+        rows, stride = self.rows, 3 + len(self.names)
+        cols: list[Sequence[Any]] = [rows[k::stride] for k in range(stride)]
+        if pick is not None:
+            if len(pick) == 1:
+                cols = [[col[pick[0]]] for col in cols]
+            else:
+                # itemgetter picks many items in one call (a tuple), twice as fast as a comprehension.
+                get = operator.itemgetter(*pick)
+                cols = [get(col) for col in cols]
+        return cols[0], cols[1], cols[2], dict(zip(self.names, cols[3:], strict=True))
+
+    def take(self, i: int) -> _Buffer | None:
+        """Move entity ``i``'s rows out into a buffer of its own (which keeps the table's age); None if it has none."""
+        view = np.frombuffer(self.erows, dtype=np.int64)
+        rows: list[int] = np.flatnonzero(view == i).tolist()
+        del view  # the array cannot grow while numpy holds its buffer
+        if not rows:
+            return None
+        buf = self._buffer(i, rows)
+        for j in rows:
+            self.erows[j] = -1
+        self.dead += len(rows)
+        self.ebytes[i] = 0
+        buf.since = self.since
+        return buf
+
+    def _buffer(self, i: int, rows: list[int]) -> _Buffer:
+        """A buffer holding the rows at positions ``rows`` (of entity ``i``)."""
+        lay = self.lay
+        buf = _Buffer(lay.entities[i], lay.kind, lay.timeless)
+        row_ids, log_times, whens, cols = self.columns(rows)
+        buf.row_ids, buf.log_times = list(row_ids), list(log_times)  # (a buffer's lists grow)
+        buf.cols = {name: list(cells) for name, cells in cols.items()}
+        buf.tkinds = dict(self.tkinds)
+        buf.tcols = {name: [w[name][1] for w in whens] for name in self.tkinds}
+        buf.nbytes = self.ebytes[i]
+        return buf
+
+    def buffers(self) -> list[_Buffer]:
+        """The rows as one buffer per entity (to build them one by one)."""
+        rows: list[list[int]] = [[] for _ in self.ebytes]
+        for j, i in enumerate(self.erows):
+            if i >= 0:
+                rows[i].append(j)
+        return [self._buffer(i, r) for i, r in enumerate(rows) if r]
+
+
 _COLUMN_TYPES: dict[str, pa.DataType] = {name: c.column_type for name, c in COMPONENTS.items()}
+_ONE_INSTANCE: frozenset[type] = frozenset({tuple, bytes})
+"""Cells that are one instance of a fixed-size-list component (see ``_to_arrow``)."""
+_VECTOR_CELLS: frozenset[type] = frozenset({np.ndarray, tuple, bytes})
 
 
 def _to_arrow(cell: Any, instance_type: pa.DataType | None) -> pa.Array:
     """A cell of a batched component as an Arrow array of its instances.
 
     Besides Arrow arrays, a cell may be a numpy array (``(n,)``, or ``(n, k)`` for a
-    fixed-size-list component) or a tuple: *one* instance of a fixed-size-list
-    component, as Python numbers (the fast path of one small vector per call).
+    fixed-size-list component), a tuple: *one* instance of a fixed-size-list component,
+    as Python numbers, or bytes: one instance of a float32 fixed-size-list component, as
+    its native float32 values (the fast paths of one small vector per call).
     """
     if isinstance(cell, pa.Array):
         return cell
     if type(cell) is tuple:
         assert instance_type is not None and pa.types.is_fixed_size_list(instance_type)
         return pa.FixedSizeListArray.from_arrays(pa.array(cell, type=instance_type.value_type), type=instance_type)
+    if type(cell) is bytes:
+        assert instance_type is not None and instance_type.value_type == pa.float32()
+        return pa.FixedSizeListArray.from_arrays(pa.array(np.frombuffer(cell, dtype=np.float32)), type=instance_type)
     arr = np.ascontiguousarray(cell)
     if instance_type is not None and pa.types.is_fixed_size_list(instance_type):
         flat = pa.array(arr.reshape(-1), type=instance_type.value_type)
         return pa.FixedSizeListArray.from_arrays(flat, type=instance_type)
     return pa.array(arr.reshape(-1) if arr.ndim > 1 else arr, type=instance_type)
+
+
+def _one_row(cell: tuple[Any, ...] | bytes, dtype: Any) -> npt.NDArray[Any]:
+    """A tuple or bytes cell (one instance) as a numpy array of ``dtype``."""
+    if type(cell) is bytes:
+        return np.frombuffer(cell, dtype=np.float32).astype(dtype)
+    return np.array(cell, dtype=dtype)
 
 
 def _instances(ctype: ComponentType | None, present: list[Any], kinds: set[type]) -> pa.Array:
@@ -155,13 +343,17 @@ def _instances(ctype: ComponentType | None, present: list[Any], kinds: set[type]
             count=len(present) * instance_type.list_size,
         )
         return _to_arrow(flat.reshape(len(present), -1), instance_type)
+    if kinds == {bytes}:
+        # One vector of float32 bytes per row: joined, they are the flat array.
+        flat = np.frombuffer(b"".join(present), dtype=np.float32)
+        return _to_arrow(flat.reshape(len(present), -1), instance_type)
     if kinds == {np.ndarray}:
         # Many small numpy cells: one numpy concatenation, one Arrow array.
         return _to_arrow(np.concatenate(present), instance_type)
-    if kinds == {np.ndarray, tuple} and instance_type is not None and pa.types.is_fixed_size_list(instance_type):
+    if kinds <= _VECTOR_CELLS and instance_type is not None and pa.types.is_fixed_size_list(instance_type):
         dtype = instance_type.value_type.to_pandas_dtype()
         width = instance_type.list_size
-        rows = [np.array(c, dtype=dtype).reshape(1, width) if type(c) is tuple else c for c in present]
+        rows = [c if type(c) is np.ndarray else _one_row(c, dtype).reshape(1, width) for c in present]
         return _to_arrow(np.concatenate(rows), instance_type)
     arrays = [_to_arrow(c, instance_type) for c in present]
     first = arrays[0].type
@@ -178,12 +370,14 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
         n = len(cells)
         present = [c for c in cells if c is not None]
         kinds = set(map(type, present))
-        if kinds == {tuple} and len(present) == n:  # one instance per row
+        if kinds <= _ONE_INSTANCE and len(present) == n:  # one instance per row
             offsets = np.arange(n + 1, dtype=np.int32)
         else:
-            if tuple in kinds:  # a tuple cell is one instance
+            if kinds & _ONE_INSTANCE:  # a tuple or bytes cell is one instance
                 lengths = np.fromiter(
-                    (0 if c is None else 1 if type(c) is tuple else len(c) for c in cells), dtype=np.int64, count=n
+                    (0 if c is None else 1 if type(c) in _ONE_INSTANCE else len(c) for c in cells),
+                    dtype=np.int64,
+                    count=n,
                 )
             elif len(present) == n:
                 lengths = np.fromiter(map(len, cells), dtype=np.int64, count=n)
@@ -218,7 +412,7 @@ def _build_column(name: str, cells: Sequence[Any]) -> pa.Array:
     return pa.array(cells, type=column_type)
 
 
-def _int_array(values: list[int] | list[int | None], dtype: type[np.integer[Any]]) -> pa.Array:
+def _int_array(values: Sequence[int] | Sequence[int | None], dtype: type[np.integer[Any]]) -> pa.Array:
     """A row id or timeline column (uint64 or int64) from Python ints, None for a null.
 
     Through numpy when there is no null: several times faster than Arrow's conversion of
@@ -231,11 +425,11 @@ def _int_array(values: list[int] | list[int | None], dtype: type[np.integer[Any]
 
 
 def _build_batch(
-    row_ids: list[int],
+    row_ids: Sequence[int],
     tkinds: dict[str, TimelineKind],
     tcols: dict[str, list[int | None]],
-    log_times: list[int] | None,
-    cols: dict[str, list[Any]],
+    log_times: Sequence[int] | None,
+    cols: dict[str, list[Any]] | dict[str, Sequence[Any]],
 ) -> pa.RecordBatch:
     fields = [pa.field(ROW_ID, pa.uint64(), nullable=False)]
     arrays: list[pa.Array] = [_int_array(row_ids, np.uint64)]
@@ -303,19 +497,58 @@ def build_chunks(bufs: Sequence[_Buffer]) -> list[Chunk]:
     return out
 
 
+def build_table_chunks(t: _Table) -> list[Chunk]:
+    """One chunk per entity of a table, all cut from one batch (see ``_Layout``)."""
+    lay = t.lay
+    n_entities = len(t.ebytes)  # the entities the layout had when the table closed
+    erows = np.frombuffer(t.erows, dtype=np.int64)
+    pick: list[int] | None = None
+    if t.dead or bool(np.any(erows[1:] < erows[:-1])):
+        # Group the rows by entity; a stable sort keeps each entity's rows in logging order.
+        # Rows moved out (-1) sort first and are dropped. The lists are reordered before
+        # the batch is built: cheaper than Arrow's take on the built batch.
+        order = np.argsort(erows, kind="stable")[t.dead :]
+        erows = erows[order]
+        pick = order.tolist()
+    counts: list[int] = np.bincount(erows, minlength=n_entities).tolist()
+    row_ids, log_times, whens, cols = t.columns(pick)
+    tcols: dict[str, list[int | None]] = {name: [w[name][1] for w in whens] for name in t.tkinds}
+    batch = _build_batch(row_ids, t.tkinds, tcols, None if lay.timeless else log_times, cols)
+    entities = lay.entities[:n_entities]
+    if 0 in counts:  # entities without rows in this table
+        kept = [i for i, n in enumerate(counts) if n]
+        entities = [entities[i] for i in kept]
+        counts = [counts[i] for i in kept]
+    if len(entities) == 1:
+        return [Chunk(entities[0], lay.kind, batch)]
+    return list(ChunkRun.cut(entities, lay.kind, batch, counts))
+
+
 _SHARED_BUILD_BYTES = 64 << 10
 """Buffers up to this size are built together with others of their layout."""
 _LARGE_ROW_BYTES = 512 << 10
 """Rows this large (images, clouds) are built one chunk each, without copying them into one
 batch: the file sink's records hold at most ``max(flush_bytes, 1 MiB)``, so that with the
 default settings the writer stores each such row alone in a record anyway."""
+_TABLE_ROW_BYTES = 4 << 10
+"""Rows up to this size are queued in the table of their layout (see ``_Layout``)."""
+_PRIVATE_LIMIT = 100_000
+"""Most keys remembered as queued in buffers of their own (see ``Batcher._private``)."""
+_LAYOUT_LIMIT = 100_000
+"""Most entities a layout remembers (see ``Batcher._unlink``)."""
 
 
 class Batcher:
-    """Buffers rows per (entity, kind, timeless) and feeds chunks to ``write``.
+    """Queues rows per (entity, kind, timeless) and feeds chunks to ``write``.
 
     ``write`` is called on the background thread with a list of chunks; it must not raise
     (sinks report their own failures).
+
+    A key's rows are queued in one place at a time: the table of their layout, or a
+    buffer of the key's own. When a row does not fit the key's table (a large row, other
+    components or timelines) or the key's rows alone reach ``flush_bytes``, its rows
+    move out of the table into a buffer, and the key stays in buffers from then on: one
+    move per key, however often its rows change layout.
     """
 
     def __init__(self, config: BatcherConfig, write: Callable[[list[Chunk]], None], *, name: str) -> None:
@@ -324,9 +557,19 @@ class Batcher:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
-        self._buffers: dict[tuple[str, str, bool], _Buffer] = {}
-        self._ready: list[_Buffer] = []
-        self._blocks: list[Chunk] = []
+        self._buffers: dict[Key, _Buffer] = {}
+        self._layouts: dict[tuple[Any, ...], _Layout] = {}
+        self._tables: dict[tuple[Any, ...], _Table] = {}
+        """The open tables by layout, oldest first."""
+        self._where: dict[Key, _Layout] = {}
+        """The layout of each key whose small rows go to tables."""
+        self._last_layout: _Layout | None = None
+        self._private: set[Key] = set()
+        """Keys whose rows go to buffers of their own (see the class docstring)."""
+        self._moved: list[_Buffer] = []
+        """Buffers of rows moved out of a table: older than their place in ``_buffers`` says."""
+        self._ready: list[_Buffer | Chunk] = []
+        """What is closed to new rows and waits to be written, in the order it was closed."""
         self._in_flight = 0
         self._next_row_id = 0
         self._flush_requests = 0
@@ -335,6 +578,7 @@ class Batcher:
         # Read on every logged row: plain attributes, not through the frozen config.
         self._max_in_flight = config.max_bytes_in_flight
         self._flush_bytes = config.flush_bytes
+        self._flush_age = config.flush_age
         self._thread = threading.Thread(target=self._run, name=f"rrkit-batcher-{name}", daemon=True)
         self._thread.start()
 
@@ -343,21 +587,155 @@ class Batcher:
         self, entity: str, kind: str, timeless: bool, when: TimePoint, log_time: int, cells: dict[str, Any], nbytes: int
     ) -> None:
         key = (entity, kind, timeless)
-        with self._lock:
+        # acquire/release rather than a with block: half the cost, on every logged row.
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._in_flight > self._max_in_flight:
                 self._wait_for_room()
             # Row ids are assigned under the lock, so they follow the order rows are queued in.
             row_id = self._next_row_id
             self._next_row_id = row_id + 1
-            buf = self._buffers.get(key)
-            if buf is None:
-                buf = self._buffers[key] = _Buffer(entity, kind, timeless)
-            buf.append(row_id, when, log_time, cells, nbytes)
             self._in_flight += nbytes
-            if buf.nbytes >= self._flush_bytes:
-                del self._buffers[key]
-                self._ready.append(buf)
-                self._wake.notify()
+            lay = self._where.get(key)
+            # The common case first: a small row of its entity's layout, whose table is open.
+            # (_Table.append, inline: this runs for every row.)
+            if lay is not None:
+                t = lay.table
+                if (
+                    t is not None
+                    and nbytes <= _TABLE_ROW_BYTES
+                    and (when is t.when or t.same_time(when))
+                    and tuple(cells) == t.names
+                ):
+                    i = lay.index[entity]
+                    t.erows.append(i)
+                    t.rows += (row_id, log_time, when, *cells.values())
+                    ebytes = t.ebytes
+                    b = ebytes[i] = ebytes[i] + nbytes
+                    if b >= self._flush_bytes:
+                        self._flush_key(t, key)
+                    return
+            self._add_row(key, lay, row_id, when, log_time, cells, nbytes)
+        finally:
+            lock.release()
+
+    def _add_row(
+        self,
+        key: Key,
+        lay: _Layout | None,
+        row_id: int,
+        when: TimePoint,
+        log_time: int,
+        cells: dict[str, Any],
+        nbytes: int,
+    ) -> None:
+        """``add_row`` for every case but the common one (called with the lock held)."""
+        entity = key[0]
+        if lay is not None:
+            if lay.fits(when, cells, nbytes):  # no open table, or the components in another order
+                t = lay.table or self._open(lay)
+                if t.append(lay.index[entity], row_id, when, log_time, cells, nbytes) >= self._flush_bytes:
+                    self._flush_key(t, key)
+                return
+            # The row does not fit its entity's layout. Rows of the entity still queued in
+            # the layout's table move to a buffer, which this row joins (as they would all
+            # have been in one buffer before), and the key takes buffers from now on: a key
+            # that changes layout back and forth costs one move, not one per change.
+            del self._where[key]
+            moved = self._take(lay, entity)
+            if moved is not None:
+                self._go_private(key)
+                self._buffers[key] = moved
+                self._moved.append(moved)
+        buf = self._buffers.get(key)
+        if buf is None:
+            lay = self._layout_of(key, when, cells) if nbytes <= _TABLE_ROW_BYTES and key not in self._private else None
+            if lay is not None:
+                i = lay.register(key)
+                self._where[key] = lay
+                t = lay.table or self._open(lay)
+                if t.append(i, row_id, when, log_time, cells, nbytes) >= self._flush_bytes:
+                    self._flush_key(t, key)
+                return
+            buf = self._buffers[key] = _Buffer(*key)
+        buf.append(row_id, when, log_time, cells, nbytes)
+        if buf.nbytes >= self._flush_bytes:
+            del self._buffers[key]
+            self._ready.append(buf)
+            self._wake.notify()
+
+    def _layout_of(self, key: Key, when: TimePoint, cells: dict[str, Any]) -> _Layout | None:
+        """The layout of a small row, or None if its rows cannot share a table (called with the lock held)."""
+        kind, timeless = key[1], key[2]
+        last = self._last_layout
+        # New entities come in bursts (a tracker's first frame): most rows have the layout of the one before.
+        if (
+            last is not None
+            and last.kind == kind
+            and last.timeless is timeless
+            and tuple(cells) == last.names
+            and not last.retired
+            and (last.table is None or when is last.table.when or last.table.same_time(when))
+            and (last.table is not None or last.fits(when, cells, 0))
+        ):
+            return last
+        if not all(n in COMPONENTS for n in cells):
+            return None  # extension components: their column types depend on the values
+        layout = (kind, timeless, tuple((n, k) for n, (k, _) in when.items()), tuple(cells))
+        lay = self._layouts.get(layout)
+        if lay is None:
+            lay = self._layouts[layout] = _Layout(kind, timeless, when, cells, layout)
+        self._last_layout = lay
+        return lay
+
+    def _open(self, lay: _Layout) -> _Table:
+        """A new table for a layout's rows (called with the lock held)."""
+        t = lay.table = _Table(lay)
+        self._tables[lay.layout] = t
+        return t
+
+    def _take(self, lay: _Layout, entity: str) -> _Buffer | None:
+        """Move an entity's rows out of its layout's open table (called with the lock held)."""
+        t = lay.table
+        if t is None:
+            return None
+        buf = t.take(lay.index[entity])
+        if not t.live():
+            self._unlink(t)  # nothing left to write
+        return buf
+
+    def _flush_key(self, t: _Table, key: Key) -> None:
+        """A key's rows reached the flush size: write them now, and give the key buffers from now on."""
+        del self._where[key]
+        moved = self._take(t.lay, key[0])
+        if moved is not None:
+            self._ready.append(moved)
+        self._go_private(key)
+        self._wake.notify()
+
+    def _go_private(self, key: Key) -> None:
+        # Bounded memory: past _PRIVATE_LIMIT keys the set starts again (a key may then take a table again).
+        if len(self._private) >= _PRIVATE_LIMIT:
+            self._private.clear()
+        self._private.add(key)
+
+    def _unlink(self, t: _Table) -> None:
+        """Close a table to new rows (called with the lock held)."""
+        lay = t.lay
+        if self._tables.get(lay.layout) is t:
+            del self._tables[lay.layout]
+        if lay.table is t:
+            lay.table = None
+        if len(lay.entities) > _LAYOUT_LIMIT and not lay.retired:
+            # Bounded memory: a layout that has seen very many entities starts again, so that
+            # those that no longer log are forgotten.
+            del self._layouts[lay.layout]
+            lay.retired = True
+            where = self._where
+            for key in lay.keys:
+                if where.get(key) is lay:
+                    del where[key]
 
     def reserve_row_ids(self, n: int) -> int:
         """Reserve ``n`` consecutive row ids; returns the first."""
@@ -373,11 +751,31 @@ class Batcher:
             if self._in_flight > self.config.max_bytes_in_flight:
                 self._wait_for_room()
             key = (chunk.entity, chunk.kind, chunk.timeless)
+            # Keep this entity's rows in logging order: what is queued of it goes first.
             buf = self._buffers.pop(key, None)
-            if buf is not None:  # keep this entity's rows in logging order
+            if buf is not None:
                 self._ready.append(buf)
-            self._blocks.append(chunk)
+            lay = self._where.get(key)
+            moved = None if lay is None else self._take(lay, chunk.entity)
+            if moved is not None:
+                self._ready.append(moved)
+            self._ready.append(chunk)
             self._in_flight += nbytes
+            self._wake.notify()
+
+    def set_flush_age(self, seconds: float) -> None:
+        """Flush every buffer once its oldest row is ``seconds`` old, from now on.
+
+        A live viewer wants rows sooner than a file does: the background thread takes the
+        new age (and the wake-up tick derived from it) at its next wake-up, which this
+        call brings forward.
+        """
+        age = float(seconds)
+        if not math.isfinite(age) or age <= 0:
+            raise ValueError(f"flush age must be a positive number of seconds, got {seconds!r}")
+        with self._lock:
+            self._flush_age = age
+            self.config = dataclasses.replace(self.config, flush_age=age)
             self._wake.notify()
 
     def _wait_for_room(self) -> None:
@@ -409,10 +807,11 @@ class Batcher:
 
     # --- the background thread -----------------------------------------------------------
     def _run(self) -> None:
-        tick = max(0.005, min(0.05, self.config.flush_age / 4))
         while True:
             with self._lock:
-                if not self._ready and not self._blocks and self._flush_requests == self._flushes_done:
+                # Read each time round: set_flush_age may change it (a live viewer connecting).
+                tick = max(0.005, min(0.05, self._flush_age / 4))
+                if not self._ready and self._flush_requests == self._flushes_done:
                     if self._stopping:
                         return
                     self._wake.wait(tick)
@@ -426,33 +825,64 @@ class Batcher:
                     self._flushes_done = flush_target
                 self._room.notify_all()
 
-    def _take_due(self, *, all_: bool) -> list[_Buffer | Chunk]:
+    def _take_due(self, *, all_: bool) -> list[_Buffer | _Table | Chunk]:
+        """What is to be written now, in an order that keeps each entity's rows in logging order.
+
+        A key's rows are in one open buffer or table at a time, and it gets another one
+        only once that one is closed (put in ``_ready``, or taken here). Written in the
+        order they were closed, a key's chunks follow each other as its rows did.
+        """
         now = time.monotonic()
-        due: list[_Buffer | Chunk] = []
-        due.extend(self._ready)
+        due: list[_Buffer | _Table | Chunk] = list(self._ready)
         self._ready = []
+        closing: list[_Buffer | _Table] = []
         if all_:
-            due.extend(self._buffers.values())
+            closing.extend(self._buffers.values())
             self._buffers = {}
+            tables = list(self._tables.values())
+            for t in tables:
+                self._unlink(t)
+            closing.extend(tables)
+            self._moved = []
         else:
             # Buffers are created in time order and a flushed one is created anew at the end:
             # the dict's order is the order of age, so the scan stops at the first young one.
-            limit = now - self.config.flush_age
+            limit = now - self._flush_age
             aged: list[_Buffer] = []
             for buf in self._buffers.values():
                 if buf.since > limit:
                     break
                 aged.append(buf)
+            if self._moved:
+                # Buffers of rows moved out of a table are as old as the table: look at them too.
+                taken = {id(b) for b in aged}
+                young = []
+                for buf in self._moved:
+                    if self._buffers.get((buf.entity, buf.kind, buf.timeless)) is not buf or id(buf) in taken:
+                        continue  # written already, or now
+                    if buf.since <= limit:
+                        aged.append(buf)
+                    else:
+                        young.append(buf)
+                self._moved = young
             for buf in aged:
                 del self._buffers[(buf.entity, buf.kind, buf.timeless)]
-            due.extend(aged)
-        due.extend(self._blocks)
-        self._blocks = []
-        # Build in row-id order so that an entity's chunks stay in logging order.
-        due.sort(key=_first_row)
+            closing.extend(aged)
+            # Tables too are created in time order (and the dict keeps it).
+            aged_tables: list[_Table] = []
+            for t in self._tables.values():
+                if t.since > limit:
+                    break
+                aged_tables.append(t)
+            for t in aged_tables:
+                self._unlink(t)
+            closing.extend(aged_tables)
+        # Closed at once, these hold no key twice, so any order would do: take row-id order.
+        closing.sort(key=_first_row)
+        due.extend(closing)
         return due
 
-    def _emit(self, items: list[_Buffer | Chunk]) -> None:
+    def _emit(self, items: list[_Buffer | _Table | Chunk]) -> None:
         if not items:
             return
         freed = 0
@@ -479,18 +909,17 @@ class Batcher:
                 freed += item.batch.nbytes
                 continue
             freed += item.nbytes
+            if isinstance(item, _Table):
+                try:
+                    chunks.extend(build_table_chunks(item))
+                except Exception:  # build entity by entity, so that one bad value loses only its entity's rows
+                    chunks.extend(_build_each(item.buffers()))
+                continue
             shared = built.get(id(item))
             if shared is not None:
                 chunks.append(shared)
                 continue
-            try:
-                rows = len(item.row_ids)
-                if rows > 1 and item.nbytes >= rows * _LARGE_ROW_BYTES:
-                    chunks.extend(build_row_chunks(item))
-                else:
-                    chunks.append(build_chunk(item))
-            except Exception as exc:  # a bad value must not lose the other entities' rows
-                log.warning("rrkit: dropped %d rows of %r: %s", len(item.row_ids), item.entity, exc)
+            chunks.extend(_build_each([item]))
         try:
             self._write(chunks)
         finally:
@@ -499,8 +928,22 @@ class Batcher:
                 self._room.notify_all()
 
 
-def _first_row(item: _Buffer | Chunk) -> int:
-    if isinstance(item, Chunk):
-        ids = item.row_ids()
-        return int(ids[0]) if len(ids) else 0
+def _build_each(bufs: list[_Buffer]) -> list[Chunk]:
+    """The chunks of each buffer, built on its own: a bad value loses only its buffer's rows."""
+    chunks: list[Chunk] = []
+    for buf in bufs:
+        try:
+            rows = len(buf.row_ids)
+            if rows > 1 and buf.nbytes >= rows * _LARGE_ROW_BYTES:
+                chunks.extend(build_row_chunks(buf))
+            else:
+                chunks.append(build_chunk(buf))
+        except Exception as exc:  # a bad value must not lose the other entities' rows
+            log.warning("rrkit: dropped %d rows of %r: %s", len(buf.row_ids), buf.entity, exc)
+    return chunks
+
+
+def _first_row(item: _Buffer | _Table) -> int:
+    if isinstance(item, _Table):
+        return item.first_row()
     return item.row_ids[0] if item.row_ids else 0

@@ -29,6 +29,8 @@ __all__ = [
     "broadcast_count",
     "finite_scalar",
     "plain_vector",
+    "plain_vector3",
+    "vector3_cell",
 ]
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -81,6 +83,64 @@ def plain_vector(value: Any, width: int, *, minimum: float | None = None) -> tup
         if not low <= x <= _F32_MAX:  # also false for NaN
             return None
     return out
+
+
+def plain_vector3(value: Any, minimum: float | None = None) -> tuple[float, float, float] | None:
+    """``plain_vector(value, 3, minimum=minimum)``, unrolled for three numbers.
+
+    A tracker calls it twice per box, a hundred thousand times a second: the loops of
+    :func:`plain_vector` cost more than the checks themselves. Same result for every
+    input (a copy as a tuple, or None for the general path).
+    """
+    t = type(value)
+    if t is np.ndarray:
+        if value.shape != (3,) or value.dtype.kind != "f":
+            return None
+        x, y, z = value.tolist()
+    elif t is tuple or t is list:
+        if len(value) != 3:
+            return None
+        x, y, z = value
+        tx, ty, tz = type(x), type(y), type(z)
+        if not (
+            (tx is float or (tx is int and -_EXACT_INT <= x <= _EXACT_INT))
+            and (ty is float or (ty is int and -_EXACT_INT <= y <= _EXACT_INT))
+            and (tz is float or (tz is int and -_EXACT_INT <= z <= _EXACT_INT))
+        ):
+            return None
+    else:
+        return None
+    low = -_F32_MAX if minimum is None else minimum
+    # Chained comparisons are false for NaN too.
+    if low <= x <= _F32_MAX and low <= y <= _F32_MAX and low <= z <= _F32_MAX:
+        return (x, y, z)
+    return None
+
+
+_F32 = np.dtype(np.float32)
+_NDARRAY = np.ndarray
+
+
+def vector3_cell(value: Any, minimum: float | None = None) -> tuple[float, float, float] | bytes | None:
+    """:func:`plain_vector3` as a batcher cell: for a native float32 array, its 12 bytes.
+
+    The same values pass, but a float32 row (a tracker's numpy output) is queued as one
+    bytes object rather than a tuple of three Python floats: less to keep per row, and
+    the rows of many calls join into one array without a conversion (see
+    ``rrformat._batcher._to_arrow``).
+    """
+    if type(value) is _NDARRAY and value.dtype is _F32:  # native byte order: numpy's own float32 dtype
+        low = -_F32_MAX if minimum is None else minimum
+        try:
+            # Any other shape than (3,) fails here: too many or too few values to unpack,
+            # or rows (lists) that do not compare with numbers.
+            x, y, z = value.tolist()
+            if low <= x <= _F32_MAX and low <= y <= _F32_MAX and low <= z <= _F32_MAX:
+                return value.tobytes()
+        except (ValueError, TypeError):
+            pass
+        return None
+    return plain_vector3(value, minimum)
 
 
 def fixed_list(values: npt.NDArray[Any], width: int, value_type: pa.DataType) -> pa.Array:

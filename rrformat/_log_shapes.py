@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from . import _convert as cv
+from . import _recording
 from ._errors import ArgumentError, describe_value, log_function
 from ._recording import RecordingStream
 
@@ -465,7 +466,6 @@ def log_obbs(
     )
 
 
-@log_function
 def log_obb(
     entity_path: str,
     *,
@@ -510,19 +510,58 @@ def log_obb(
     >>> rr.log_obb("world/robot/bbox", half_size=[0.3, 0.2, 0.1], position=[0, 0, 0.1],
     ...            rotation_q=[0, 0, 0, 1], color=[0, 255, 0], label="robot")  # doctest: +SKIP
     """
-    assert recording is not None
-    if rotation_q is None and color is None and stroke_width is None and label is None and class_id is None:
-        # The common call of a tracker (a known path, a size and a centre) without the
-        # general path's conversions; anything unusual is left to _boxes_row.
-        entity = recording._paths.get(entity_path) if type(entity_path) is str else None
-        hs = cv.plain_vector(half_size, 3, minimum=0.0)
-        pos = cv.plain_vector(position, 3) if position is not None else None
-        if entity is not None and hs is not None and (pos is not None or position is None):
-            # A tuple cell is one instance (see rrformat._batcher): no array per call.
+    # The common call of a tracker (a known path, a size and a centre) is taken here, before
+    # the decorator and the general path's conversions: at 10,000 boxes a frame their cost
+    # is the logging thread's. Anything else, and any problem, goes to the general path.
+    stream = recording if recording is not None else _recording._global
+    if (
+        stream is not None
+        and rotation_q is None
+        and color is None
+        and stroke_width is None
+        and label is None
+        and class_id is None
+        and type(entity_path) is str
+        and stream.enabled
+        and not stream._closed
+    ):
+        hs = cv.vector3_cell(half_size, 0.0)
+        pos = None if position is None else cv.vector3_cell(position)
+        if hs is not None and (pos is not None or position is None):
+            # A tuple or bytes cell is one instance (see rrformat._batcher): no array per call.
             cells: dict[str, Any] = {"half_sizes": hs} if pos is None else {"half_sizes": hs, "centers": pos}
-            recording.log_row(entity, "boxes3d", cells, timeless=timeless, nbytes=88 if pos is not None else 76)
-            return
+            try:
+                entity = stream._paths.get(entity_path) or stream.entity(entity_path)
+                stream.log_row(entity, "boxes3d", cells, timeless=timeless, nbytes=76 if pos is None else 88)
+                return
+            except Exception:  # nothing was queued: the general path reports it
+                pass
+    _log_obb(
+        entity_path, half_size=half_size, position=position, rotation_q=rotation_q, color=color,
+        stroke_width=stroke_width, label=label, class_id=class_id, timeless=timeless, recording=recording,
+    )
+
+
+def _log_obb_general(
+    entity_path: str,
+    *,
+    half_size: Any,
+    position: Any,
+    rotation_q: Any,
+    color: Any,
+    stroke_width: float | None,
+    label: str | None,
+    class_id: int | None,
+    timeless: bool,
+    recording: RecordingStream | None,
+) -> None:
+    assert recording is not None
     _boxes_row(
         recording, entity_path, single=True, half_sizes=half_size, positions=position, rotations=rotation_q,
         colors=color, stroke_widths=stroke_width, labels=label, class_ids=class_id, timeless=timeless,
     )
+
+
+# Warnings name the function the user called.
+_log_obb_general.__name__ = _log_obb_general.__qualname__ = "log_obb"
+_log_obb = log_function(_log_obb_general)

@@ -28,6 +28,8 @@ __all__ = [
     "TimeRange",
     "Chunk",
     "ChunkInfo",
+    "ChunkRun",
+    "SlicedChunk",
     "timeline_field",
     "timeline_kind_of",
 ]
@@ -367,6 +369,92 @@ class Chunk:
             and self.recording == other.recording
             and self.batch.equals(other.batch, check_metadata=True)
         )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChunkRun:
+    """Chunks cut from one batch, one after the other: chunk ``i`` is ``rows[i]`` rows from ``starts[i]``.
+
+    The logging SDK builds the rows of many small entities as one batch and cuts it into
+    one chunk per entity (:meth:`cut`), all of one data kind; a writer handed these chunks
+    in order can take them as row ranges of that batch, without checking, measuring and
+    concatenating them one by one.
+    """
+
+    batch: pa.RecordBatch
+    starts: list[int]
+    rows: list[int]
+
+    @staticmethod
+    def cut(entities: list[str], kind: str, batch: pa.RecordBatch, rows: list[int]) -> list[SlicedChunk]:
+        """One chunk per entity: ``entities[i]`` gets the next ``rows[i]`` rows of ``batch``."""
+        if len(entities) != len(rows) or sum(rows) > batch.num_rows:
+            raise ValueError(f"cannot cut {batch.num_rows} rows into {len(rows)} chunks for {len(entities)} entities")
+        starts: list[int] = []
+        start = 0
+        for n in rows:
+            starts.append(start)
+            start += n
+        run = ChunkRun(batch, starts, rows)
+        # Set the slots directly: ten thousand chunks a flush, where __init__'s checks cost
+        # more than the object itself.
+        new, cls = object.__new__, SlicedChunk
+        out = []
+        for i, entity in enumerate(entities):
+            c = new(cls)
+            _SET_ENTITY(c, entity)
+            _SET_KIND(c, kind)
+            _SET_BATCH(c, None)
+            _SET_RECORDING(c, 0)
+            _SET_RUN(c, run)
+            _SET_INDEX(c, i)
+            out.append(c)
+        return out
+
+
+class SlicedChunk(Chunk):
+    """A chunk that is the ``index``-th of a :class:`ChunkRun`; in every other respect a :class:`Chunk`.
+
+    Its batch, a slice of the run's batch, is made when first asked for: a writer that
+    takes the run's chunks together never needs it. Made by :meth:`ChunkRun.cut`;
+    constructed with a batch (``dataclasses.replace`` does so), it is a plain chunk.
+    Pickled or copied, it becomes a :class:`Chunk`.
+    """
+
+    __slots__ = ("index", "run")
+    run: ChunkRun | None
+    index: int
+
+    def __init__(self, entity: str, kind: str, batch: pa.RecordBatch, recording: int = 0) -> None:
+        _SET_ENTITY(self, entity)
+        _SET_KIND(self, kind)
+        _SET_BATCH(self, batch)
+        _SET_RECORDING(self, recording)
+        _SET_RUN(self, None)
+        _SET_INDEX(self, 0)
+
+    @property  # type: ignore[override]
+    def batch(self) -> pa.RecordBatch:
+        b: pa.RecordBatch | None = _GET_BATCH(self, SlicedChunk)
+        if b is None:
+            run = self.run
+            assert run is not None
+            b = run.batch.slice(run.starts[self.index], run.rows[self.index])
+            _SET_BATCH(self, b)
+        return b
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Chunk, (self.entity, self.kind, self.batch, self.recording))
+
+
+_SLOTS: Any = {name: Chunk.__dict__[name] for name in ("entity", "kind", "batch", "recording")}
+_SET_ENTITY = _SLOTS["entity"].__set__
+_SET_KIND = _SLOTS["kind"].__set__
+_SET_BATCH = _SLOTS["batch"].__set__
+_GET_BATCH = _SLOTS["batch"].__get__
+_SET_RECORDING = _SLOTS["recording"].__set__
+_SET_RUN = SlicedChunk.__dict__["run"].__set__
+_SET_INDEX = SlicedChunk.__dict__["index"].__set__
 
 
 def _has_dictionary(t: pa.DataType) -> bool:
