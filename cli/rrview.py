@@ -125,7 +125,40 @@ def _screenshot(
     return EXIT_OK
 
 
-def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | None, time: str | None) -> int:
+class _Duration(click.ParamType):  # type: ignore[type-arg]
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        from rrview.live import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    from rrformat._sinks import parse_address
+
+    try:
+        return parse_address(text, arg="--listen")
+    except ValueError as exc:
+        fail(str(exc).replace("argument '--listen'", "--listen"))
+
+
+def _window(
+    files: Sequence[Path],
+    memory_limit: int | None,
+    timeline: str | None,
+    time: str | None,
+    *,
+    follow: bool = False,
+    listen: str | None = None,
+    save: Path | None = None,
+    drop_at_latency: float | None = None,
+) -> int:
     from rrview.app import display_problem, run
 
     problem = display_problem()
@@ -135,8 +168,31 @@ def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | Non
     missing = [m for m in ("PyQt6", "vispy", "pyqtgraph") if importlib.util.find_spec(m) is None]
     if missing:
         fail(f"the viewer needs {', '.join(missing)}; install it with: pip install 'rrkit[viewer]'", 1)
-    with usage_errors(ValueError):
-        return run([str(f) for f in files], memory_limit=memory_limit, timeline=timeline, time=time)
+    server = None
+    if listen is not None:
+        from rrview.live import LiveServer
+
+        host, port = _listen_address(listen)
+        try:
+            server = LiveServer(host, port, memory_limit=memory_limit, drop_at_latency=drop_at_latency, save=save)
+        except OSError as exc:
+            fail(str(exc.strerror or exc), EXIT_USAGE)
+        click.echo(f"rrview: listening on {server.address}", err=True)
+    try:
+        with usage_errors(ValueError):
+            return run(
+                [str(f) for f in files],
+                memory_limit=memory_limit,
+                timeline=timeline,
+                time=time,
+                follow=follow,
+                server=server,
+            )
+    finally:
+        if server is not None:
+            server.close()
+            for path in server.saved.values():
+                click.echo(f"rrview: saved {path}", err=True)
 
 
 @click.command(
@@ -160,6 +216,35 @@ def _window(files: Sequence[Path], memory_limit: int | None, timeline: str | Non
     "(default: the end of the timeline).",
 )
 @click.option(
+    "--follow",
+    is_flag=True,
+    help="The FILES are still being written: keep reading what is appended, the time cursor "
+    "following the newest data until you move it back (End follows again).",
+)
+@click.option(
+    "--listen",
+    is_flag=False,
+    flag_value="127.0.0.1:9876",
+    default=None,
+    metavar="[HOST:]PORT",
+    help="Accept live recordings from rr.connect() / rr.spawn() over TCP; one tab per recording. "
+    "Alone, --listen uses 127.0.0.1:9876.",
+)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With --listen: also record what arrives to FILE (.rrd; further recordings to FILE-2.rrd...).",
+)
+@click.option(
+    "--drop-at-latency",
+    type=_Duration(),
+    default=None,
+    metavar="DURATION",
+    help="With --listen: when the viewer falls behind, skip data that waited longer than this "
+    "(e.g. 200ms); the amount skipped is shown under the views.",
+)
+@click.option(
     "--screenshot",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="OUT.png",
@@ -179,6 +264,10 @@ def main(
     memory_limit: int | None,
     timeline: str | None,
     time: str | None,
+    follow: bool,
+    listen: str | None,
+    save: Path | None,
+    drop_at_latency: float | None,
     screenshot: Path | None,
     size: tuple[int, int],
 ) -> int:
@@ -197,14 +286,30 @@ def main(
       rrview run.rrd --timeline frame --time 120
       rrview big.rrd --memory-limit 4GB   stay under 4 GB, dropping the oldest decoded data
       rrview run.rrd --screenshot view.png --size 1280x720 --timeline frame --time 120
+      rrview --follow run.rrd             watch a recording while the robot writes it
+      rrview --listen                     receive rr.connect() streams on 127.0.0.1:9876
+      rrview --listen 0.0.0.0:9876 --save live.rrd --memory-limit 16GB --drop-at-latency 200ms
     """
+    if (save is not None or drop_at_latency is not None) and listen is None:
+        fail("--save and --drop-at-latency need --listen")
+    if screenshot is not None and (follow or listen is not None):
+        fail("--screenshot renders a file as it is; it cannot be combined with --follow or --listen")
+    if follow and not files:
+        fail("--follow needs the FILE to follow")
+    if save is not None:
+        if save.is_dir():
+            fail(f"--save: {save} is a directory (expected the .rrd file to write)")
+        if not save.parent.is_dir():
+            fail(f"--save: directory {save.parent} does not exist")
     if screenshot is not None:
         if len(files) != 1:
             fail(f"--screenshot renders one recording; got {len(files)} files")
         return _screenshot(files[0], screenshot, size, memory_limit, timeline, time)
     if time is not None and not files:
         fail("--time needs a recording to open")
-    return _window(files, memory_limit, timeline, time)
+    return _window(
+        files, memory_limit, timeline, time, follow=follow, listen=listen, save=save, drop_at_latency=drop_at_latency
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def init(
         Stream everything to this .rrd file from the first call. An unwritable path
         raises ``OSError`` at once, naming the path and the reason.
     spawn
-        Start a live viewer and stream to it (not available yet: raises NotImplementedError).
+        Start a live viewer (``rrview --listen``) unless one listens, and stream to it
+        (see :func:`spawn`).
     default_enabled
         With False, or environment ``RRKIT_ENABLED=0``, every log call is a cheap no-op.
     strict
@@ -71,12 +72,6 @@ def init(
     >>> rr.set_time_sequence("frame", 0)  # doctest: +SKIP
     >>> rr.log_points("world/points", [[0, 0, 0], [1, 0, 0]])  # doctest: +SKIP
     """
-    if spawn:
-        # Refuse before anything is created: a failed init must not close the previous recording.
-        raise NotImplementedError(
-            "rr.init(spawn=True) (starting a live viewer) is not available yet: it comes with live viewing; "
-            "record to a file with save= and open it with 'rrview FILE'"
-        )
     stream = RecordingStream(
         application_id,
         recording_id=recording_id,
@@ -90,6 +85,8 @@ def init(
     previous = set_global_recording(stream)
     if previous is not None and previous is not stream:
         previous.disconnect()
+    if spawn:
+        stream.spawn()
     return stream
 
 
@@ -119,21 +116,47 @@ def disconnect(*, recording: RecordingStream | None = None) -> None:
 
 
 def connect(addr: str | None = None, *, recording: RecordingStream | None = None) -> None:
-    """Stream to a listening viewer (not available yet)."""
-    s = recording if recording is not None else get_global_recording()
-    (s or RecordingStream("rrkit", default_enabled=False)).connect(addr)
+    """Stream the recording to a viewer listening on TCP (``rrview --listen``), besides any file.
+
+    Parameters
+    ----------
+    addr
+        ``"HOST:PORT"``; default ``"127.0.0.1:9876"``, where ``rrview --listen`` listens.
+
+    Examples
+    --------
+    >>> import rrformat as rr
+    >>> rr.init("vacuum", save="run.rrd")  # doctest: +SKIP
+    >>> rr.connect()  # doctest: +SKIP
+    """
+    s = _stream(recording)
+    if s is not None:
+        s.connect(addr)
 
 
-def spawn(*, recording: RecordingStream | None = None) -> None:
-    """Start a viewer and stream to it (not available yet)."""
-    s = recording if recording is not None else get_global_recording()
-    (s or RecordingStream("rrkit", default_enabled=False)).spawn()
+def spawn(addr: str | None = None, *, recording: RecordingStream | None = None) -> None:
+    """Start a viewer (``rrview --listen ADDR``) unless one listens there, and stream to it.
+
+    The viewer is a separate process and stays open after the program ends.
+    """
+    s = _stream(recording)
+    if s is not None:
+        s.spawn(addr)
 
 
 def show(*, recording: RecordingStream | None = None) -> None:
-    """Open a viewer on everything logged so far (not available yet)."""
-    s = recording if recording is not None else get_global_recording()
-    (s or RecordingStream("rrkit", default_enabled=False)).show()
+    """Open a viewer on everything logged so far and wait until its window is closed.
+
+    Examples
+    --------
+    >>> import rrformat as rr
+    >>> rr.init("my_app")  # doctest: +SKIP
+    >>> rr.log_points("points", [[0, 0, 0], [1, 1, 1]])  # doctest: +SKIP
+    >>> rr.show()  # doctest: +SKIP
+    """
+    s = _stream(recording)
+    if s is not None:
+        s.show()
 
 
 def is_enabled(*, recording: RecordingStream | None = None) -> bool:

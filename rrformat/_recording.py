@@ -6,26 +6,35 @@ import atexit
 import logging
 import os
 import re
+import shutil
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ._batcher import LOG_TIME, Batcher, BatcherConfig, TimePoint
 from ._errors import ArgumentError, RecordingWarning, report
-from ._sinks import FileSink, MemorySink, Sink
+from ._sinks import DEFAULT_TCP_BUFFER, FileSink, MemorySink, Sink, TcpSink, parse_address
 from .chunk import ROW_ID, Chunk, TimelineKind
 from .components import COMPONENTS, SIDE_KINDS
 from .entity_path import EntityPath
+from .writer import RrdWriter
 
 __all__ = ["RecordingStream", "resolve", "get_global_recording", "set_global_recording", "LOG_TIME"]
 
 log = logging.getLogger("rrkit")
 
 _EMPTY: TimePoint = {}
+LIVE_FLUSH_AGE = 0.05
+"""Flush age once a live viewer is connected (unless one was chosen): see ``connect``."""
 _PATH_CACHE_LIMIT = 100_000
 _PLAIN_PART = r"(?:[A-Za-z_][A-Za-z0-9_]*|#?(?:0|[1-9][0-9]{0,17}))"
 _PLAIN_PATH = re.compile(rf"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
@@ -129,6 +138,7 @@ class RecordingStream:
             raise ValueError(
                 f"init: flush_bytes, flush_age and max_bytes_in_flight must be positive, got {self.config}"
             )
+        self._flush_age_given = flush_age is not None or "RRKIT_FLUSH_AGE" in os.environ
         self._tls = threading.local()
         self._kinds: dict[str, str] = {}
         self._timeline_kinds: dict[str, TimelineKind] = {LOG_TIME: TimelineKind.TIME}
@@ -137,6 +147,7 @@ class RecordingStream:
         self._sink_lock = threading.Lock()
         self._sinks: list[Sink] = []
         self._memory: MemorySink | None = None
+        self._tcp_sinks: list[TcpSink] = []
         self._closed = False
         self._batcher: Batcher | None = None
         if not self.enabled:
@@ -176,7 +187,14 @@ class RecordingStream:
         if not self.enabled:
             return
         self._check_open("save")
-        sink = self._file_sink(path)
+        self._add_sink(self._file_sink(path))
+
+    def _add_sink(self, sink: Sink) -> None:
+        """Start writing to ``sink``, after giving it what the memory sink kept so far.
+
+        The memory sink then goes: a file keeps everything from here on, and a live
+        stream may run for hours, which memory must not follow.
+        """
         assert self._batcher is not None
         self._batcher.flush()
         with self._sink_lock:
@@ -320,23 +338,119 @@ class RecordingStream:
         self.check_kind(chunk.entity, chunk.kind)
         self._batcher.add_chunk(chunk)
 
-    def connect(self, addr: str | None = None) -> None:
-        raise NotImplementedError(
-            "rr.connect (streaming to a live viewer) is not available yet: it comes with live viewing; "
-            "record to a file with save= and open it with 'rrview FILE'"
-        )
+    # --- live viewing ----------------------------------------------------------------
+    def connect(self, addr: str | None = None, *, buffer_bytes: int | None = None) -> None:
+        """Stream to a viewer listening on TCP (``rrview --listen``), besides any file.
 
-    def spawn(self) -> None:
-        raise NotImplementedError(
-            "rr.spawn (starting a live viewer) is not available yet: it comes with live viewing; "
-            "record to a file with save= and open it with 'rrview FILE'"
+        Data logged before the call is sent too. The robot is never held up by the
+        viewer: at most ``buffer_bytes`` (default 64 MiB, env ``RRKIT_TCP_BUFFER``) of
+        unsent data wait for it, then the oldest is dropped with one warning. An
+        unreachable viewer is a warning; logging goes on and the connection is retried
+        every second. Data is no longer kept in memory for a later :meth:`save`: from
+        here on only a file given to ``save`` keeps everything.
+
+        Parameters
+        ----------
+        addr
+            ``"HOST:PORT"`` (default ``"127.0.0.1:9876"``).
+        """
+        if not self.enabled:
+            return
+        self._check_open("connect")
+        host, port = parse_address(addr)
+        with self._sink_lock:
+            if any(isinstance(s, TcpSink) and (s.host, s.port) == (host, port) for s in self._sinks):
+                return
+        size = buffer_bytes if buffer_bytes is not None else int(_env_number("RRKIT_TCP_BUFFER", DEFAULT_TCP_BUFFER))
+        if size <= 0:
+            raise ValueError(f"connect: argument 'buffer_bytes': got {size}; expected a positive byte count")
+        sink = TcpSink(
+            f"{host}:{port}",
+            application_id=self.application_id,
+            recording_id=self.recording_id,
+            start_time_ns=self.start_time_ns,
+            flush_bytes=self.config.flush_bytes,
+            buffer_bytes=size,
         )
+        self._add_sink(sink)
+        with self._sink_lock:
+            self._tcp_sinks.append(sink)
+        assert self._batcher is not None
+        if not self._flush_age_given:
+            # A live viewer wants rows soon: 50 ms batches keep the latency well under 100 ms.
+            self._batcher.set_flush_age(min(self.config.flush_age, LIVE_FLUSH_AGE))
+
+    def spawn(self, addr: str | None = None, *, timeout: float = 20.0) -> None:
+        """Start a viewer (``rrview --listen``) as a separate process if none listens, and connect to it.
+
+        The viewer lives on when this program ends. If it cannot start (no display, say),
+        a warning tells why and logging goes on.
+        """
+        if not self.enabled:
+            return
+        self._check_open("spawn")
+        host, port = parse_address(addr)
+        if not _listening(host, port):
+            problem = _start_viewer(
+                ["--listen", f"{host}:{port}"], until=lambda: _listening(host, port), timeout=timeout
+            )
+            if problem is not None:
+                warnings.warn(f"rrkit: rr.spawn: {problem}; logging goes on", RuntimeWarning, stacklevel=3)
+                return
+        self.connect(f"{host}:{port}")
 
     def show(self) -> None:
-        raise NotImplementedError(
-            "rr.show (opening a viewer on this process's data) is not available yet: it comes with live viewing; "
-            "record to a file with save= and open it with 'rrview FILE'"
-        )
+        """Open a viewer on everything logged so far and wait until its window is closed.
+
+        Call it at the end of a script instead of :meth:`connect` at the start. It shows
+        the recording's file (``save=``) or, without one, the data kept in memory.
+        """
+        if not self.enabled:
+            return
+        self.flush()
+        path = None
+        with self._sink_lock:
+            files = [s for s in self._sinks if isinstance(s, FileSink)]
+            chunks = list(self._memory.chunks) if self._memory is not None else None
+        tmpdir = None
+        if files:
+            path = files[0].path
+        elif chunks is not None:
+            tmpdir = tempfile.mkdtemp(prefix="rrkit-show-")
+            path = os.path.join(tmpdir, f"{self.application_id or 'recording'}.rrd".replace(os.sep, "_"))
+            with RrdWriter(
+                path,
+                application_id=self.application_id,
+                recording_id=self.recording_id,
+                start_time_ns=self.start_time_ns,
+            ) as w:
+                w.write_chunks(chunks)
+        else:
+            warnings.warn(
+                "rrkit: rr.show: this recording keeps no data to show (it streams to a viewer without a file); "
+                "pass save= to keep it",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        try:
+            problem = _run_viewer([path])
+        finally:
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+        if problem is not None:
+            warnings.warn(f"rrkit: rr.show: {problem}", RuntimeWarning, stacklevel=3)
+
+    @property
+    def stream_stats(self) -> dict[str, int]:
+        """What the live streams of this recording sent and dropped (chunk records and bytes)."""
+        with self._sink_lock:
+            tcp = list(self._tcp_sinks)
+        return {
+            "sent_records": sum(s.sent_records for s in tcp),
+            "dropped_records": sum(s.dropped_records for s in tcp),
+            "dropped_bytes": sum(s.dropped_bytes for s in tcp),
+        }
 
     def __repr__(self) -> str:
         state = "disabled" if not self.enabled else ("closed" if self._closed else "open")
@@ -421,3 +535,58 @@ def _install_exit_hooks() -> None:
     # Only take over SIGTERM if nobody else did, and only from the main thread (Python's rule).
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+# --- viewer processes -------------------------------------------------------------------------
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _viewer_command(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "cli.rrview", *args]
+
+
+def _tail(f: Any) -> str:
+    f.seek(0)
+    lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _start_viewer(args: list[str], *, until: Callable[[], bool], timeout: float) -> str | None:
+    """Start a detached viewer and wait until ``until()``; returns what went wrong, or None."""
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                _viewer_command(args),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return f"cannot start the viewer ({exc})"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if until():
+                return None
+            code = proc.poll()
+            if code is not None:
+                return f"the viewer exited at start (code {code}): {_tail(err)}"
+            time.sleep(0.05)
+    return f"the viewer did not start listening within {timeout:g} s"
+
+
+def _run_viewer(args: list[str]) -> str | None:
+    """Run a viewer and wait for it to exit; returns what went wrong, or None."""
+    with tempfile.TemporaryFile() as err:
+        try:
+            code = subprocess.call(_viewer_command(args), stdin=subprocess.DEVNULL, stderr=err)
+        except OSError as exc:
+            return f"cannot start the viewer ({exc})"
+        if code != 0:
+            return f"the viewer failed (code {code}): {_tail(err)}"
+    return None

@@ -70,8 +70,13 @@ def run(
     memory_limit: int | None = None,
     timeline: str | None = None,
     time: Any = None,
+    follow: bool = False,
+    server: Any = None,
 ) -> int:
     """Open ``paths`` in the viewer window and run until it is closed; returns the exit code.
+
+    With ``follow`` the files are still being written and the window keeps reading them;
+    ``server`` (a :class:`rrview.live.LiveServer`) adds a tab for each live recording.
 
     Every file is opened (its index read) before the window shows, so a bad file or a
     bad ``timeline``/``time`` raises (``RrdError``, ``OSError``, ``ValueError``) with
@@ -91,11 +96,35 @@ def run(
 
     window = MainWindow(memory_limit=memory_limit)
     for model, (tl, t) in zip(models, starts, strict=True):
-        window.add_model(model, timeline=tl, time=t)
+        if follow:
+            window.follow(model, timeline=tl, time=t)
+        else:
+            window.add_model(model, timeline=tl, time=t)
+    if server is not None:
+        window.listen(server)
     window.show()
+    _quit_on_signals(app)
     if os.environ.get(BENCH_FIRST_FRAME_ENV) == "1":
         _quit_after_first_frames(window, app)
     return int(app.exec())
+
+
+def _quit_on_signals(app: Any) -> None:
+    """SIGTERM and SIGINT close the window like the Quit menu (saved live data gets its footer)."""
+    import signal
+
+    from PyQt6 import QtCore
+
+    def quit_(_signum: int, _frame: Any) -> None:
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, quit_)
+    # Python runs signal handlers between bytecodes; Qt's event loop runs none while idle.
+    timer = QtCore.QTimer(app)
+    timer.setInterval(200)
+    timer.timeout.connect(lambda: None)
+    timer.start()
 
 
 def _quit_after_first_frames(window: Any, app: Any) -> None:

@@ -243,9 +243,15 @@ class ViewerModel:
         :mod:`rrview.store`).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, memory_limit: int | None = None) -> None:
-        self.path = os.fspath(path)
-        self.reader = RrdReader(self.path)
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, memory_limit: int | None = None, source: Any = None
+    ) -> None:
+        if (path is None) == (source is None):
+            raise ValueError("ViewerModel: give a path or a source, not both")
+        # A live source (rrview.live.LiveSource) reads like a file's reader.
+        self.reader = source if source is not None else RrdReader(os.fspath(path))  # type: ignore[arg-type]
+        self.path: str = source.path if source is not None else os.fspath(path)  # type: ignore[arg-type]
+        self.live = source is not None
         self.store = ChunkStore(self.reader, memory_limit if memory_limit is not None else default_memory_limit())
         self.damage: Damage | None = self.reader.damage
         self.root = EntityNode("", "", None)
@@ -264,11 +270,31 @@ class ViewerModel:
                 del self._tracks[key]
 
     def refresh(self) -> int:
-        """Pick up chunks appended to a file that is still being written; returns how many."""
+        """Pick up new chunks (of a file still being written, or live); returns how many changed.
+
+        A live source may also have forgotten its oldest chunks to stay under the memory
+        limit: they leave the index too.
+        """
         new = self.reader.refresh()
         self._add(new)
+        take_purged = getattr(self.reader, "take_purged", None)
+        gone = take_purged() if take_purged is not None else []
+        if gone:
+            self._forget(gone)
         self.damage = self.reader.damage
-        return len(new)
+        return len(new) + len(gone)
+
+    def _forget(self, infos: list[ChunkInfo]) -> None:
+        offsets = {c.record_offset for c in infos}
+        touched = {(c.entity, c.kind) for c in infos}
+        for entity, kind in touched:
+            node = self.nodes.get(entity)
+            if node is None or kind not in node.chunks:
+                continue
+            node.chunks[kind] = [c for c in node.chunks[kind] if c.record_offset not in offsets]
+            for key in [k for k in self._tracks if k[0] == entity and k[1] == kind]:
+                del self._tracks[key]
+        self.store.drop(offsets)
 
     def _node(self, path: str) -> EntityNode:
         node = self.nodes.get(path)

@@ -18,6 +18,7 @@ import collections
 import os
 import re
 import threading
+from typing import Any
 
 import pyarrow as pa
 
@@ -106,7 +107,7 @@ class ChunkStore:
         Also bound the process's resident memory (default: yes).
     """
 
-    def __init__(self, reader: RrdReader, memory_limit: int, *, bound_process: bool = True) -> None:
+    def __init__(self, reader: RrdReader | Any, memory_limit: int, *, bound_process: bool = True) -> None:
         self.reader = reader
         self.memory_limit = memory_limit
         self.bound_process = bound_process
@@ -155,6 +156,14 @@ class ChunkStore:
             self.bytes_held -= size
             excess -= size
             self.evicted += 1
+
+    def drop(self, offsets: set[int]) -> None:
+        """Forget the decoded records at these offsets (their data left the recording)."""
+        with self._lock:
+            for off in offsets:
+                if off in self._batches:
+                    del self._batches[off]
+                    self.bytes_held -= self._sizes.pop(off)
 
     def holds(self, info: ChunkInfo) -> bool:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ from .widgets.warning_bar import WarningBar, damage_message
 __all__ = ["MainWindow", "RecordingPane", "MAX_RECENT"]
 
 MAX_RECENT = 10
+_POLL_MS = 50
+"""How often live recordings and followed files are checked for new data."""
+_RELAYOUT_SECONDS = 1.0
+_MARKS_SECONDS = 1.0
 _RECENT_KEY = "recent_files"
 _SHORTCUTS = """\
 Space: play / pause
@@ -29,6 +34,8 @@ Home / End: go to the start / end
 L: loop playback on / off
 Ctrl+O: open a recording (or drop .rrd files on the window)
 Ctrl+W: close the recording
+Ctrl+Shift+S: recordings side by side / one at a time in tabs
+Click in a view: select what is under the mouse (its values show in the selection panel)
 Hover a camera image: the ray through that pixel is drawn in the 3D view, its value in the status bar"""
 
 
@@ -58,14 +65,16 @@ class RecordingPane(QtWidgets.QWidget):
     ) -> None:
         super().__init__(parent)
         self.model = model
+        self.scene_factory = scene_factory
         self.warning_bar = WarningBar(self)
         self.tree = EntityTreeView(model, self)
         self.selection = SelectionPanel(model, self)
-        self.views = ViewArea(model, default_layout(model), scene_factory=scene_factory, parent=self)
         self.time_panel = TimePanel(model, self._scrub_entities, self)
+        self.live_label = QtWidgets.QLabel(self)
+        self.live_label.setVisible(False)
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.tree)
-        self.splitter.addWidget(self.views)
+        self._install_views(default_layout(model))
         self.splitter.addWidget(self.selection)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([270, 900, 300])
@@ -74,6 +83,7 @@ class RecordingPane(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.warning_bar)
         lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.live_label)
         lay.addWidget(self.time_panel)
 
         # Time changes arrive in bursts (dragging, playback): draw once per burst.
@@ -87,10 +97,13 @@ class RecordingPane(QtWidgets.QWidget):
         self.time_panel.historyChanged.connect(self.request_redraw)
         self.tree.tree_model.visibilityChanged.connect(self._on_visibility)
         self.tree.entitySelected.connect(self.select)
-        self.views.entityClicked.connect(self._on_view_click)
-        self.views.timeRequested.connect(self.time_panel.set_time)
-        self.views.hoverChanged.connect(self._on_hover)
-        self.views.problem.connect(self.status)
+
+        # Live data (a followed file, a TCP stream): see poll().
+        self.live = False
+        self._node_count = len(model.nodes)
+        self._last_relayout = 0.0
+        self._layout_stale = False
+        self._last_marks = 0.0
 
         if model.damage is not None:
             self.warning_bar.show_message(damage_message(model.path, model.damage))
@@ -100,6 +113,25 @@ class RecordingPane(QtWidgets.QWidget):
             self.time_panel.set_time(time)
         self.views.set_timeline(self.time_panel.timeline)
         self.redraw()
+
+    def _install_views(self, layout: list[Any]) -> None:
+        """Build the views of ``layout`` (replacing the current ones, if any)."""
+        views = ViewArea(self.model, layout, scene_factory=self.scene_factory, parent=self)
+        views.entityClicked.connect(self._on_view_click)
+        views.timeRequested.connect(self.time_panel.set_time)
+        views.hoverChanged.connect(self._on_hover)
+        views.problem.connect(self.status)
+        old: ViewArea | None = getattr(self, "views", None)
+        if old is None:
+            self.splitter.addWidget(views)
+        else:
+            sizes = self.splitter.sizes()
+            self.splitter.replaceWidget(self.splitter.indexOf(old), views)
+            self.splitter.setSizes(sizes)
+            old.close_scenes()
+            old.deleteLater()
+            views.set_timeline(self.time_panel.timeline)
+        self.views = views
 
     # --- state ----------------------------------------------------------------------
     @property
@@ -145,6 +177,49 @@ class RecordingPane(QtWidgets.QWidget):
     def _on_hover(self, message: str, entity: Any, probe: Any) -> None:
         self.selection.set_hovered(entity if isinstance(entity, str) else None, probe)
         self.status.emit(message)
+
+    # --- live data ------------------------------------------------------------------
+    def poll(self) -> bool:
+        """Take new data of a live recording or a followed file; returns whether anything changed.
+
+        A time cursor at the end of the timeline stays at the end (following the newest
+        data); one the user moved back stays where it is.
+        """
+        tp = self.time_panel
+        following = tp.following
+        changed = self.model.refresh()
+        source_stats = getattr(self.model.reader, "stats", None)
+        if source_stats is not None:
+            self.live_label.setText(source_stats.describe())
+        now = time.monotonic()
+        if self._layout_stale and now - self._last_relayout > _RELAYOUT_SECONDS:
+            self._relayout(now)
+        if not changed:
+            return False
+        if len(self.model.nodes) != self._node_count:
+            self._node_count = len(self.model.nodes)
+            self.tree.reload()
+        self._layout_stale = True  # a new entity, or a new kind of data (a pinhole) may need new views
+        if self._layout_stale and now - self._last_relayout > _RELAYOUT_SECONDS:
+            self._relayout(now)
+        marks = now - self._last_marks > _MARKS_SECONDS
+        if marks:
+            self._last_marks = now
+        tp.refresh_range(follow=following, marks=marks)
+        damage = self.model.damage
+        if self.warning_bar.isVisible() and (damage is None or damage.kind == "truncated"):
+            self.warning_bar.hide()  # the end of a file being written is not damage
+        self.request_redraw()
+        return True
+
+    def _relayout(self, now: float) -> None:
+        # New entities or spaces: views are rebuilt, at most once a second (it costs GL contexts).
+        self._layout_stale = False
+        layout = default_layout(self.model)
+        if layout != self.views.layout_views:
+            self._last_relayout = now
+            self._install_views(layout)
+            self.request_redraw()
 
     def close_model(self) -> None:
         self.time_panel.pause()
@@ -198,9 +273,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack = QtWidgets.QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
+        # Side by side: the same panes, moved from the tabs into a splitter (View menu).
+        self.side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal, self)
+        self.side.setChildrenCollapsible(False)
+        self.stack.addWidget(self.side)
+        self._panes: list[RecordingPane] = []
+        self._current: RecordingPane | None = None
+        app = QtWidgets.QApplication.instance()
+        if isinstance(app, QtWidgets.QApplication):
+            app.focusChanged.connect(self._on_focus)
         self.setCentralWidget(self.stack)
         self._build_menus()
         self.statusBar()
+        self.servers: list[Any] = []  # rrview.live.LiveServer
+        self._poll_timer = QtCore.QTimer(self)
+        self._poll_timer.setInterval(_POLL_MS)
+        self._poll_timer.timeout.connect(self.poll)
 
     # --- menus ----------------------------------------------------------------------
     def _action(
@@ -235,6 +323,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fly_action.setCheckable(True)
         self.fly_action.toggled.connect(self._set_fly)
         view_menu.addAction(self.fly_action)
+        self.side_by_side_action = QtGui.QAction("Recordings Side by &Side", self)
+        self.side_by_side_action.setCheckable(True)
+        self.side_by_side_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        self.side_by_side_action.toggled.connect(self.set_side_by_side)
+        view_menu.addAction(self.side_by_side_action)
+        self.addAction(self.side_by_side_action)
         view_menu.addSeparator()
         self.show_tree_action = self._toggle(view_menu, "Entity &Tree", lambda p, on: p.tree.setVisible(on))
         self.show_selection_action = self._toggle(
@@ -288,16 +382,76 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- recordings -----------------------------------------------------------------
     def panes(self) -> list[RecordingPane]:
-        out = []
-        for i in range(self.tabs.count()):
-            w = self.tabs.widget(i)
-            assert isinstance(w, RecordingPane)
-            out.append(w)
-        return out
+        """The open recordings, in the order they are shown."""
+        if self.side_by_side:
+            return [w for i in range(self.side.count()) if isinstance(w := self.side.widget(i), RecordingPane)]
+        return [w for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), RecordingPane)]
 
     def current_pane(self) -> RecordingPane | None:
+        """The recording the menus and keys act on: the current tab, or side by side the one last used."""
+        if self.side_by_side:
+            if self._current in self._panes:
+                return self._current
+            return self._panes[0] if self._panes else None
         w = self.tabs.currentWidget()
         return w if isinstance(w, RecordingPane) else None
+
+    @property
+    def side_by_side(self) -> bool:
+        return self.stack.currentWidget() is self.side
+
+    def set_side_by_side(self, on: bool) -> None:
+        """Show every recording side by side (True) or one at a time in tabs (False)."""
+        if self.side_by_side_action.isChecked() != on:
+            self.side_by_side_action.setChecked(on)  # comes back here through the signal
+            return
+        if on == self.side_by_side and (self._panes or not on):
+            return
+        panes = self.panes()
+        current = self.current_pane()
+        for pane in panes:
+            if on:
+                self.tabs.removeTab(self.tabs.indexOf(pane))
+                self.side.addWidget(pane)
+                pane.show()  # the tabs hid all but the current one
+            else:
+                self._add_tab(pane)
+        if on:
+            self.side.setSizes([1000] * len(panes))
+            self._current = current
+        elif current is not None:
+            self.tabs.setCurrentWidget(current)
+        self._show_panes()
+
+    def _show_panes(self) -> None:
+        if not self._panes:
+            self.stack.setCurrentWidget(self.welcome)
+            self.setWindowTitle("rrview")
+        else:
+            self.stack.setCurrentWidget(self.side if self.side_by_side_action.isChecked() else self.tabs)
+            self._on_tab(0)
+
+    def _on_focus(self, _old: QtWidgets.QWidget | None, new: QtWidgets.QWidget | None) -> None:
+        w: QtCore.QObject | None = new
+        while w is not None and not isinstance(w, RecordingPane):
+            w = w.parent()
+        if isinstance(w, RecordingPane):
+            self._current = w
+            self._on_tab(0)
+
+    def _add_tab(self, pane: RecordingPane) -> None:
+        model = pane.model
+        idx = self.tabs.addTab(pane, os.path.basename(model.path))
+        tip = model.path + (f"\napplication: {model.application_id}" if model.application_id else "")
+        self.tabs.setTabToolTip(idx, tip)
+
+    def show_pane(self, pane: RecordingPane) -> None:
+        """Make a recording the current one."""
+        if self.side_by_side:
+            self._current = pane
+            pane.setFocus()
+        else:
+            self.tabs.setCurrentWidget(pane)
 
     def add_model(self, model: ViewerModel, *, timeline: str | None = None, time: int | None = None) -> RecordingPane:
         """Show an opened recording in a new tab (and make it current)."""
@@ -309,21 +463,62 @@ class MainWindow(QtWidgets.QMainWindow):
         pane.selection.setVisible(self.show_selection_action.isChecked())
         if self.fly_action.isChecked():
             pane.views.set_camera_mode("fly")
-        name = os.path.basename(model.path)
-        idx = self.tabs.addTab(pane, name)
-        tip = model.path + (f"\napplication: {model.application_id}" if model.application_id else "")
-        self.tabs.setTabToolTip(idx, tip)
-        self.tabs.setCurrentIndex(idx)
-        self.stack.setCurrentWidget(self.tabs)
-        self._remember(model.path)
+        self._panes.append(pane)
+        if self.side_by_side_action.isChecked():
+            self.side.addWidget(pane)
+            self.side.setSizes([1000] * self.side.count())
+        else:
+            self._add_tab(pane)
+        self._show_panes()
+        self.show_pane(pane)
+        if not model.live:
+            self._remember(model.path)
         return pane
+
+    # --- live data ------------------------------------------------------------------
+    def follow(self, model: ViewerModel, **start: Any) -> RecordingPane:
+        """Show a recording that is still being written, and keep reading what is appended."""
+        pane = self.add_model(model, **start)
+        pane.live = True
+        if model.damage is not None and model.damage.kind == "truncated":
+            pane.warning_bar.hide()  # the writer is in the middle of a record
+        self._poll_timer.start()
+        return pane
+
+    def listen(self, server: Any) -> None:
+        """Show every recording that arrives on a :class:`rrview.live.LiveServer`, each in a tab."""
+        self.servers.append(server)
+        self.welcome.setText(
+            f"<h2>rrview</h2><p>Listening on <b>{server.address}</b> for recordings:<br>"
+            f"<code>rr.connect(\"{server.address}\")</code> in the program that logs.</p>"
+        )
+        self._status(f"listening on {server.address}")
+        self._poll_timer.start()
+
+    def poll(self) -> None:
+        """Open new live recordings and let every live pane take its new data."""
+        from .live import LiveSource
+
+        for server in self.servers:
+            for source in server.take_new():
+                assert isinstance(source, LiveSource)
+                pane = self.follow(ViewerModel(source=source, memory_limit=self.memory_limit))
+                pane.live_label.setVisible(True)
+                saved = server.saved.get(source.recording_id)
+                if saved:
+                    self._status(f"saving {source.recording_id} to {saved}")
+            while server.events:
+                self._status(server.events.popleft())
+        for pane in self.panes():
+            if pane.live:
+                pane.poll()
 
     def open_path(self, path: str | os.PathLike[str]) -> RecordingPane | None:
         """Open a file in a new tab (or show its tab if it is open); a problem is shown in a message box."""
         path = os.path.abspath(os.fspath(path))
-        for i, pane in enumerate(self.panes()):
+        for pane in self.panes():
             if os.path.abspath(pane.model.path) == path:
-                self.tabs.setCurrentIndex(i)
+                self.show_pane(pane)
                 return pane
         try:
             if not os.path.exists(path):
@@ -350,17 +545,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def close_tab(self, index: int) -> None:
         w = self.tabs.widget(index)
-        self.tabs.removeTab(index)
         if isinstance(w, RecordingPane):
-            w.close_model()
-            w.deleteLater()
-        if self.tabs.count() == 0:
-            self.stack.setCurrentWidget(self.welcome)
-            self.setWindowTitle("rrview")
+            self.close_pane(w)
+
+    def close_pane(self, pane: RecordingPane) -> None:
+        """Close a recording (its tab, or its place side by side)."""
+        if pane not in self._panes:
+            return
+        self._panes.remove(pane)
+        idx = self.tabs.indexOf(pane)
+        if idx >= 0:
+            self.tabs.removeTab(idx)
+        pane.setParent(None)  # type: ignore[call-overload]  # out of the splitter too
+        pane.close_model()
+        pane.deleteLater()
+        if self._current is pane:
+            self._current = None
+        self._show_panes()
 
     def _close_current(self) -> None:
-        if self.tabs.count():
-            self.close_tab(self.tabs.currentIndex())
+        pane = self.current_pane()
+        if pane is not None:
+            self.close_pane(pane)
 
     def _on_tab(self, index: int) -> None:
         pane = self.current_pane()
@@ -441,6 +647,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_path(Path(f))
 
     def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
+        self._poll_timer.stop()
         for pane in self.panes():
             pane.close_model()
+        for server in self.servers:
+            server.close()
         super().closeEvent(event)

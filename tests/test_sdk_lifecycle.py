@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -250,37 +251,19 @@ def test_env_rrkit_log_debug_prints_debug_lines_on_stderr(tmp_path: Path) -> Non
     assert "[rrkit" not in quiet.stderr
 
 
-# --- live viewing is not part of this SDK yet -------------------------------------------------------------
-@pytest.mark.parametrize("call", ["connect", "spawn", "show", "init_spawn"])
-def test_live_viewing_calls_raise_not_implemented(tmp_path: Path, call: str) -> None:
-    rr.init("app", save=tmp_path / "x.rrd")
-    with pytest.raises(NotImplementedError, match="live view"):
-        if call == "connect":
-            rr.connect()
-        elif call == "spawn":
-            rr.spawn()
-        elif call == "show":
-            rr.show()
-        else:
-            rr.init("app", spawn=True)
-    rr.disconnect()
-
-
-def test_init_with_spawn_fails_before_touching_the_current_recording(tmp_path: Path) -> None:
-    current = rr.init("app", save=tmp_path / "current.rrd", strict=True)
-    with pytest.raises(NotImplementedError, match="live view"):
-        rr.init("other", save=tmp_path / "other.rrd", spawn=True)
-    assert not (tmp_path / "other.rrd").exists()
-    assert rr.get_global_recording() is current
-    rr.log_scalar("a", 1.0)
-    rr.disconnect()
-    assert entity_values(tmp_path / "current.rrd") == {"a": [1.0]}
-
-
-def test_live_viewing_calls_raise_even_without_init() -> None:
-    for fn in (rr.connect, rr.spawn, rr.show):
-        with pytest.raises(NotImplementedError, match="live view"):
-            fn()
+# --- live viewing (the full tests are in test_live.py and test_live_viewer.py) ---------------------------------
+def test_live_viewing_calls_are_no_ops_without_a_recording_or_when_disabled(tmp_path: Path) -> None:
+    rr.set_global_recording(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "nothing is recorded: call rr.init"
+        rr.connect("127.0.0.1:1")  # nothing recorded: nothing to stream, no error
+        rr.spawn("127.0.0.1:1")
+        rr.show()
+    off = rr.RecordingStream("off", default_enabled=False)
+    off.connect("127.0.0.1:1")
+    off.spawn("127.0.0.1:1")
+    off.show()
+    assert off.stream_stats == {"sent_records": 0, "dropped_records": 0, "dropped_bytes": 0}
 
 
 # --- several recordings ------------------------------------------------------------------------------------

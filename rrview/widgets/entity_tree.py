@@ -17,7 +17,7 @@ from ..model import KINDS_2D, KINDS_3D, EntityNode, ViewerModel
 
 __all__ = ["EntityTreeModel", "EntityTreeView", "SHOWN_KINDS"]
 
-SHOWN_KINDS = KINDS_3D | KINDS_2D | {"scalar", "text_entry"}
+SHOWN_KINDS = KINDS_3D | KINDS_2D | {"scalar", "text_entry", "tensor"}
 """Data kinds some view draws; others are listed in the tree only."""
 
 _Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
@@ -253,6 +253,26 @@ class EntityTreeView(QtWidgets.QTreeView):
         if len(model.nodes) <= 200:
             self.tree_model.fetch_all()
             self.expandAll()
+
+    def reload(self) -> None:
+        """Show entities added since the tree was built (live data), keeping what was expanded."""
+        m = self.tree_model
+        expanded = [n.path for n in list(m._kids) if n.path and self.isExpanded(m.index_of(n.path))]
+        current = self.currentIndex()
+        selected = m.node(current).path if current.isValid() else None
+        m.beginResetModel()
+        m._kids.clear()
+        m._row.clear()
+        m._fetch(m.viewer_model.root)
+        m.endResetModel()
+        if len(m.viewer_model.nodes) <= 200:
+            m.fetch_all()
+            self.expandAll()
+        else:
+            for path in expanded:
+                self.expand(m.index_of(path))
+        if selected:
+            self.setCurrentIndex(m.index_of(selected))
 
     def _on_current(self, current: QtCore.QModelIndex, _previous: QtCore.QModelIndex) -> None:
         if current.isValid():

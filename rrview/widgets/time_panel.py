@@ -375,6 +375,37 @@ class TimePanel(QtWidgets.QWidget):
         span = f"   ({format_time(self.kind, rng[0])} .. {format_time(self.kind, rng[1])})" if rng else ""
         return f"<b>{format_time(self.kind, t)}</b>{span}"
 
+    @property
+    def following(self) -> bool:
+        """Whether the cursor is at the end of the timeline (it then follows new data)."""
+        rng = self._range
+        return self.time is None or rng is None or self.time >= rng[1]
+
+    def refresh_range(self, *, follow: bool, marks: bool = True) -> None:
+        """Re-read timelines and the time range after new data arrived.
+
+        With ``follow`` the cursor moves to the new end; otherwise it stays put.
+        """
+        for name in sorted(self.model.timelines):
+            if self.timeline_combo.findData(name) < 0:
+                self.timeline_combo.addItem(f"{name} ({self.model.timelines[name].value})", name)
+        if self.timeline is None or self.timeline not in self.model.timelines:
+            default = self.model.default_timeline()
+            if default is not None:
+                self.set_timeline(default)
+            return
+        if self.timeline == "log_time" and self.model.default_timeline() != "log_time":
+            self.set_timeline(self.model.default_timeline())  # a user timeline appeared
+            return
+        self._range = self.model.time_range(self.timeline)
+        if marks:
+            self.refresh_marks()
+        rng = self._range
+        if follow and rng is not None:
+            self.set_time(rng[1], force=True)
+        else:
+            self.time_label.setText(self._time_text(self.time))
+
     def refresh_marks(self) -> None:
         """Redraw the scrub bar's data marks (after a visibility change)."""
         self.scrub_bar.set_source(self.model, self.timeline, self._entities())
