@@ -125,13 +125,24 @@ def entity_color(entity: str) -> tuple[int, int, int, int]:
     return palette_color(zlib.crc32(entity.encode()) % 1009)
 
 
+def _rgba(value: Any) -> tuple[int, int, int, int]:
+    r, g, b, a = (int(x) for x in value)
+    return r, g, b, a
+
+
 @dataclass
 class AnnotationContext:
-    """Class id -> label and colour, from an ``annotation_context`` row."""
+    """Class id -> label and colour, and each class's keypoints and skeleton, from an ``annotation_context`` row."""
 
     entity: str = ""
     labels: dict[int, str] = field(default_factory=dict)
     colors: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    keypoint_labels: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(class id, keypoint id) -> label."""
+    keypoint_colors: dict[tuple[int, int], tuple[int, int, int, int]] = field(default_factory=dict)
+    """(class id, keypoint id) -> colour."""
+    connections: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    """Class id -> the pairs of keypoint ids joined by a line (the class's skeleton)."""
     _lut: RGBA | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -142,9 +153,22 @@ class AnnotationContext:
             if d.get("label") is not None:
                 ctx.labels[cid] = str(d["label"])
             if d.get("color") is not None:
-                r, g, b, a = (int(x) for x in d["color"])
-                ctx.colors[cid] = (r, g, b, a)
+                ctx.colors[cid] = _rgba(d["color"])
+            for k in d.get("keypoints") or []:
+                key = (cid, int(k["id"]))
+                if k.get("label") is not None:
+                    ctx.keypoint_labels[key] = str(k["label"])
+                if k.get("color") is not None:
+                    ctx.keypoint_colors[key] = _rgba(k["color"])
+            pairs = [(int(a), int(b)) for a, b in d.get("keypoint_connections") or []]
+            if pairs:
+                ctx.connections[cid] = pairs
         return ctx
+
+    @property
+    def has_keypoints(self) -> bool:
+        """Whether any class describes keypoints (labels, colours or connections)."""
+        return bool(self.keypoint_labels or self.keypoint_colors or self.connections)
 
     def color(self, class_id: int) -> tuple[int, int, int, int]:
         """The class's colour: the context's, else the default palette's."""

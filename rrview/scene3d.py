@@ -6,6 +6,10 @@ data is drawn in its own coordinates, and the rigid transforms logged down the t
 (:func:`~rrview.spaces.world_from_entity`) are set as the visuals' transform, so a moving
 robot does not re-upload its point cloud. Visuals are made once per entity; moving the
 time sets new data on them and skips rows that did not change.
+
+Points with keypoint ids are joined by their annotation context's skeleton; lines are
+drawn with their logged stroke widths (:mod:`rrview.strokes`); :meth:`Scene3D.pick`
+tells what is under a mouse position (:mod:`rrview.picking`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from vispy import scene
 from vispy.visuals.transforms import MatrixTransform
 
 from . import colormaps as cm
+from . import strokes
 from .cloud import Cloud
 from .gltf import load_gltf
 from .model import Row, ViewerModel, numpy_of
+from .picking import PICK_RADIUS_PX, Pick, best_pick, project, segment_distances, triangle_hits
 from .scene2d import (
     BACKGROUND,
     IMAGE_KINDS,
@@ -33,6 +39,7 @@ from .scene2d import (
     instance_colors,
     instance_labels,
     make_text,
+    skeleton_of,
     strips_of,
     vectors,
 )
@@ -40,10 +47,18 @@ from .spaces import SpaceView, camera_at, world_from_entity
 
 __all__ = ["Scene3D", "FRUSTUM_FRACTION", "parse_obj", "box_corners", "box_edges", "quats_to_matrices", "up_axis"]
 
+DEPTH_RATIO = 1e4
+"""Far over near clipping distance of the 3D cameras (vispy's ``depth_value``; its default
+1e6 costs ~20 bits of depth precision, so a line a few centimetres above a floor mesh a few
+metres away was hidden in patches by the mesh). With 1e4 the near plane is 1% of the
+camera's distance from what it looks at."""
+
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Mat4 = npt.NDArray[np.float64]
-_Segments = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], list[str] | None]
+_Segments = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], list[str] | None, F32]
+"""Segment end points (2K, 3), their colours (2K, 4), label anchors, labels, and the width of each segment (K,)."""
+_NO_SEGMENTS: _Segments = (np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 3)), None, np.zeros(0, np.float32))
 
 POINT_SIZE_PX = 4.0
 DENSE_POINTS = 10_000
@@ -53,7 +68,7 @@ BATCH_LINE_ENTITIES = 64
 """A view with this many box, strip or arrow entities draws them all as one Line (see _LineBatch)."""
 MAX_BATCH_LABELS = 1000
 """Labels drawn by a batch at most (one Text visual); more are left out."""
-LINE_WIDTH_PX = 2.0
+LINE_WIDTH_PX = strokes.DEFAULT_WIDTH_PX
 FRUSTUM_FRACTION = 0.15
 """Frustum depth as a fraction of the scene's size (its bounding box diagonal)."""
 FRUSTUM_COLOR = (0.85, 0.85, 0.85, 1.0)
@@ -197,6 +212,7 @@ class _Layer3D:
         self.matrix = np.eye(4)
         self._local_bounds: tuple[F64, F64] | None = None
         self._bounds_of: npt.NDArray[Any] | None = None  # points whose bounds are not computed yet
+        self.widths: dict[str, float] = {}  # role -> stroke width in space units (NaN: the default)
 
     def _new(self, role: str, visual: Any) -> Any:
         visual.name = f"{self.entity}#{role}"
@@ -275,11 +291,55 @@ class _Layer3D:
         text.pos = np.asarray(pos, dtype=np.float32)
         self._set("labels", True)
 
+    def set_stroked(self, role: str, pos: F32 | None, cols: npt.NDArray[Any] | None, widths: F32 | None) -> None:
+        """Segments drawn as one Line per stroke width (:mod:`rrview.strokes`): roles ``role``, ``role:1``..."""
+        groups = strokes.width_groups(widths) if pos is not None and len(pos) and widths is not None else []
+        used = set()
+        for i, (w, segs) in enumerate(groups):
+            name = strokes.group_role(role, i)
+            used.add(name)
+            assert pos is not None and cols is not None
+            if len(groups) == 1:
+                p, c = pos, cols
+            else:
+                v = (2 * segs[:, None] + np.arange(2)).reshape(-1)
+                p, c = pos[v], cols[v]
+            px = strokes.width_px(w, self.owner.pixels_per_unit)
+            line = self.visuals.get(name)
+            if line is None:
+                line = self._new(name, scene.visuals.Line(method="gl", connect="segments", width=px))
+            line.set_data(pos=p, color=c, connect="segments", width=px)
+            self.widths[name] = w
+            self._set(name, True)
+        for name in [n for n in self.visuals if (n == role or n.startswith(role + ":")) and n not in used]:
+            self.widths.pop(name, None)
+            self._set(name, False)
+
+    def rescale(self, pixels_per_unit: float | None) -> None:
+        """The view's scale changed: convert the stroke widths to pixels again."""
+        for name, w in self.widths.items():
+            v = self.visuals.get(name)
+            if v is not None and np.isfinite(w):
+                px = strokes.width_px(w, pixels_per_unit)
+                if v.width != px:
+                    v.set_data(width=px)
+
+    def pick(self, tr: Any, click: F64, focal: float | None) -> list[Pick]:
+        """What of this layer is under ``click`` (canvas pixels); ``tr`` maps view space to the canvas."""
+        return []
+
 
 class _PointsLayer(_Layer3D):
+    def __init__(self, owner: Scene3D, entity: str, kind: str) -> None:
+        super().__init__(owner, entity, kind)
+        # What was drawn, for picking: positions (entity coordinates) and sizes (diameters, in
+        # pixels when not scaled, else in space units).
+        self.drawn: tuple[F32, npt.NDArray[Any], bool] | None = None
+
     def draw(self, rows: list[Row], rel: list[Mat4 | None], timeline: str | None, t: int | None) -> None:
         model = self.owner.model
         pos, col, size, names, scaled = [], [], [], [], False
+        bones, bone_cols = [], []
         for row, m in zip(rows, rel, strict=True):
             p = vectors(row, "positions3d", 3)
             if p is None or not len(p):
@@ -291,10 +351,19 @@ class _PointsLayer(_Layer3D):
             scaled = scaled or radii is not None
             size.append(2.0 * radii if radii is not None else np.full(n, np.nan, np.float32))
             names.append((n, instance_labels(model, self.entity, row, n, timeline, t)))
+            ends, colors = skeleton_of(model, self.entity, row, p, timeline, t)
+            if len(ends):
+                bones.append(_apply(m, ends))
+                bone_cols.append(colors)
         # Labels only when some row has them (a list of 100,000 empty strings per frame costs).
         labels = [x for n, ls in names for x in (ls or [""] * n)] if any(ls for _, ls in names) else None
+        if bones:
+            ends = np.concatenate(bones).astype(np.float32)
+            self.set_stroked("skeleton", ends, np.concatenate(bone_cols), np.full(len(ends) // 2, np.nan, np.float32))
+        else:
+            self.set_stroked("skeleton", None, None, None)
         if not pos:
-            self.local_bounds = None
+            self.local_bounds = self.drawn = None
             self._set("points", False)
             self.set_labels(None, None)
             return
@@ -305,6 +374,7 @@ class _PointsLayer(_Layer3D):
             # One size on screen for all: the light cloud visual (half the cost of Markers per frame).
             cloud = self._visual("points", Cloud)
             cloud.set_data(p, c, POINT_SIZE_PX)
+            self.drawn = (p, np.full(len(p), POINT_SIZE_PX, np.float32), False)
         else:
             markers = self._visual("points", scene.visuals.Markers)
             s = size[0] if len(size) == 1 else np.concatenate(size)
@@ -318,6 +388,7 @@ class _PointsLayer(_Layer3D):
             if markers.antialias != antialias:
                 markers.antialias = antialias
             markers.set_data(p, size=s, face_color=c, edge_width=0, symbol="disc")
+            self.drawn = (p, s, scaled)
         self.bound(p)
         self._set("points", True)
         self.set_labels(p, labels)
@@ -331,16 +402,36 @@ class _PointsLayer(_Layer3D):
             v = None
         return v if v is not None else self._new(role, kind())
 
+    def pick(self, tr: Any, click: F64, focal: float | None) -> list[Pick]:
+        if self.drawn is None or not self.shown:
+            return []
+        p, size, scaled = self.drawn
+        xy, w = project(tr, _apply(self.matrix, p))
+        d = np.linalg.norm(xy - click[None, :], axis=1)
+        d = np.where(np.isfinite(d), d, np.inf)
+        # Radii in space units shrink on screen with the distance (focal length in pixels / depth).
+        scale = (focal or 0.0) / np.where(w > 0, w, np.inf) if scaled else 1.0
+        r = 0.5 * size * scale
+        gap = np.maximum(d - r, 0.0)
+        near = np.nonzero(gap <= PICK_RADIUS_PX)[0]
+        if not len(near):
+            return []
+        # Of the points within reach, the nearest the click; on a tie (discs under the click), the front one.
+        i = int(near[np.lexsort((w[near], np.round(gap[near], 3)))[0]])
+        return [Pick(self.entity, i, float(gap[i]), float(w[i]))]
+
 
 class _LinesLayer(_Layer3D):
-    """Boxes, line strips and arrows: one Line of segments per entity (plus labels), or a part of a batch."""
+    """Boxes, line strips and arrows: Lines of segments per entity (plus labels), or a part of a batch."""
 
     role = "lines"
 
     def __init__(self, owner: Scene3D, entity: str, kind: str, batch: _LineBatch | None = None) -> None:
         super().__init__(owner, entity, kind)
         self.batch = batch
-        self.data: tuple[F32, npt.NDArray[np.float32], F32, list[str]] | None = None  # batched: what to draw
+        # Batched: what to draw (end points, colours, label anchors, labels, segment widths).
+        self.data: tuple[F32, npt.NDArray[np.float32], F32, list[str], F32] | None = None
+        self.segs: F32 | None = None  # the drawn segment end points, in the entity's coordinates (for picking)
 
     def show(self, visible: bool) -> None:
         if self.batch is not None and visible != self.shown:
@@ -353,41 +444,75 @@ class _LinesLayer(_Layer3D):
         super().set_matrix(m)
 
     def segments(self, row: Row, timeline: str | None, t: int | None) -> _Segments:
-        """Segment end points (2K, 3), their colours (2K, 4), label anchors (N, 3) and labels."""
+        """Segment end points (2K, 3), their colours (2K, 4), label anchors (N, 3), labels and widths (K,)."""
         raise NotImplementedError
 
     def draw(self, rows: list[Row], rel: list[Mat4 | None], timeline: str | None, t: int | None) -> None:
-        segs, cols, anchors, labels = [], [], [], []
+        segs, cols, anchors, labels, widths = [], [], [], [], []
         for row, m in zip(rows, rel, strict=True):
-            s, c, a, names = self.segments(row, timeline, t)
+            s, c, a, names, w = self.segments(row, timeline, t)
             if not len(s):
                 continue
             segs.append(_apply(m, s.astype(np.float32)))
             cols.append(c)
             anchors.append(_apply(m, a.astype(np.float32)))
             labels.extend(names or [""] * len(a))
-        if self.batch is not None:
-            self.batch.dirty = True
-            if not segs:
-                self.local_bounds = self.data = None
-                return
-            pos = np.concatenate(segs).astype(np.float32)
-            self.data = (pos, np.concatenate(cols).astype(np.float32), np.concatenate(anchors), labels)
-            self.local_bounds = _bounds(pos)
-            return
+            widths.append(w)
         if not segs:
-            self.local_bounds = None
-            self._set(self.role, False)
+            self.local_bounds = self.data = self.segs = None
+            if self.batch is not None:
+                self.batch.dirty = True
+                return
+            self.set_stroked(self.role, None, None, None)
             self.set_labels(None, None)
             return
-        line = self.visuals.get(self.role)
-        if line is None:
-            line = self._new(self.role, scene.visuals.Line(method="gl", connect="segments", width=LINE_WIDTH_PX))
         pos = np.concatenate(segs).astype(np.float32)
-        line.set_data(pos=pos, color=np.concatenate(cols).astype(np.float32), connect="segments", width=LINE_WIDTH_PX)
+        col = np.concatenate(cols).astype(np.float32)
+        width = np.concatenate(widths).astype(np.float32)
+        self.segs = pos
         self.local_bounds = _bounds(pos)
-        self._set(self.role, True)
+        if self.batch is not None:
+            self.batch.dirty = True
+            self.data = (pos, col, np.concatenate(anchors), labels, width)
+            return
+        self.set_stroked(self.role, pos, col, width)
         self.set_labels(np.concatenate(anchors), labels)
+
+
+def _pick_lines(layers: list[_LinesLayer], tr: Any, click: F64) -> list[Pick]:
+    """Picks among the segments of many line layers, projected together.
+
+    A view may hold 10,000 box entities: one projection for all of them, not one each.
+    Every entity with a segment within reach is a candidate, with its nearest segment.
+    """
+    parts, owners = [], []
+    for i, lay in enumerate(layers):
+        if lay.segs is not None and lay.shown and len(lay.segs):
+            parts.append(_apply(None if np.array_equal(lay.matrix, np.eye(4)) else lay.matrix, lay.segs))
+            owners.append(np.full(len(lay.segs) // 2, i, np.intp))
+    if not parts:
+        return []
+    xy, w = project(tr, np.concatenate(parts))
+    d = segment_distances(xy[0::2], xy[1::2], click)
+    owner = np.concatenate(owners)
+    depth = np.minimum(w[0::2], w[1::2])
+    best: dict[int, int] = {}
+    for k in np.nonzero(d <= PICK_RADIUS_PX)[0].tolist():
+        j = best.get(int(owner[k]))
+        if j is None or d[k] < d[j]:
+            best[int(owner[k])] = k
+    return [Pick(layers[i].entity, None, float(d[k]), float(depth[k])) for i, k in best.items()]
+
+
+def _widths(row: Row, component: str, n: int, per: int | npt.NDArray[np.intp]) -> F32:
+    """The row's per-instance widths (``stroke_widths``, ``width_scales``) for each of its segments.
+
+    ``per`` is the number of segments of each instance (one number for all, or one each).
+    """
+    values = floats_of(row, component)
+    if values is None and isinstance(per, int):
+        return np.full(n * per, np.nan, np.float32)  # the usual case, kept cheap: 10,000 boxes a frame
+    return strokes.segment_widths(broadcast(values, n), np.full(n, per) if isinstance(per, int) else per)
 
 
 class _BoxesLayer(_LinesLayer):
@@ -396,7 +521,7 @@ class _BoxesLayer(_LinesLayer):
     def segments(self, row: Row, timeline: str | None, t: int | None) -> _Segments:
         hs = vectors(row, "half_sizes", 3)
         if hs is None or not len(hs):
-            return np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 3)), None
+            return _NO_SEGMENTS
         n = len(hs)
         centers = broadcast(vectors(row, "centers", 3), n)
         rotations = broadcast(vectors(row, "rotations", 4), n)
@@ -408,6 +533,7 @@ class _BoxesLayer(_LinesLayer):
             np.repeat(colors, 24, axis=0),
             anchors,
             instance_labels(self.owner.model, self.entity, row, n, timeline, t),
+            _widths(row, "stroke_widths", n, 12),
         )
 
 
@@ -417,10 +543,12 @@ class _StripsLayer(_LinesLayer):
     def segments(self, row: Row, timeline: str | None, t: int | None) -> _Segments:
         strips = strips_of(row, "strips3d", 3)
         if not strips:
-            return np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 3)), None
-        colors = instance_colors(self.owner.model, self.entity, row, len(strips), timeline, t)
-        names = instance_labels(self.owner.model, self.entity, row, len(strips), timeline, t)
-        segs, cols, anchors, labels = [], [], [], []
+            return _NO_SEGMENTS
+        n = len(strips)
+        colors = instance_colors(self.owner.model, self.entity, row, n, timeline, t)
+        names = instance_labels(self.owner.model, self.entity, row, n, timeline, t)
+        per_strip = _widths(row, "stroke_widths", n, 1)
+        segs, cols, anchors, labels, widths = [], [], [], [], []
         for i, s in enumerate(strips):
             if len(s) < 2:
                 continue
@@ -428,9 +556,10 @@ class _StripsLayer(_LinesLayer):
             cols.append(np.tile(colors[i], (2 * (len(s) - 1), 1)))
             anchors.append(s[0])
             labels.append(names[i] if names else "")
+            widths.append(np.full(len(s) - 1, per_strip[i], np.float32))
         if not segs:
-            return np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 3)), None
-        return np.concatenate(segs), np.concatenate(cols), np.asarray(anchors), labels
+            return _NO_SEGMENTS
+        return np.concatenate(segs), np.concatenate(cols), np.asarray(anchors), labels, np.concatenate(widths)
 
 
 class _ArrowsLayer(_LinesLayer):
@@ -439,7 +568,7 @@ class _ArrowsLayer(_LinesLayer):
     def segments(self, row: Row, timeline: str | None, t: int | None) -> _Segments:
         vec = vectors(row, "vectors", 3)
         if vec is None or not len(vec):
-            return np.zeros((0, 3)), np.zeros((0, 4)), np.zeros((0, 3)), None
+            return _NO_SEGMENTS
         n = len(vec)
         origins = broadcast(vectors(row, "origins", 3), n)
         o = np.zeros((n, 3)) if origins is None else origins.astype(np.float64)
@@ -458,11 +587,17 @@ class _ArrowsLayer(_LinesLayer):
         parts = [o, tip] + [x for e in ends for x in (tip, e)]
         segs = np.stack(parts, axis=1).reshape(-1, 3)  # per arrow: shaft, then 4 head lines
         colors = np.repeat(instance_colors(self.owner.model, self.entity, row, n, timeline, t), 10, axis=0)
-        return segs, colors, tip, instance_labels(self.owner.model, self.entity, row, n, timeline, t)
+        # width_scales is the shaft's width; the head's lines are drawn as wide.
+        widths = _widths(row, "width_scales", n, 5)
+        return segs, colors, tip, instance_labels(self.owner.model, self.entity, row, n, timeline, t), widths
 
 
 class _MeshLayer(_Layer3D):
     max_rows = 1
+
+    def __init__(self, owner: Scene3D, entity: str, kind: str) -> None:
+        super().__init__(owner, entity, kind)
+        self.drawn: tuple[F32, npt.NDArray[np.uint32]] | None = None  # vertices and triangles, for picking
 
     def mesh(self, row: Row) -> tuple[F32, npt.NDArray[np.uint32], F32 | None, tuple[float, ...] | None] | None:
         """Vertices, triangles, vertex colours (0-1) and a base colour of a row, or None."""
@@ -486,7 +621,7 @@ class _MeshLayer(_Layer3D):
     def draw(self, rows: list[Row], rel: list[Mat4 | None], timeline: str | None, t: int | None) -> None:
         got = self.mesh(rows[-1]) if rows else None
         if got is None or not len(got[1]):
-            self.local_bounds = None
+            self.local_bounds = self.drawn = None
             self._set("mesh", False)
             return
         v, faces, vcol, base = got
@@ -497,7 +632,19 @@ class _MeshLayer(_Layer3D):
         color = base if base is not None else tuple(x / 255.0 for x in cm.entity_color(self.entity))
         mesh.set_data(vertices=v, faces=faces, vertex_colors=vcol, color=color)
         self.local_bounds = _bounds(v)
+        self.drawn = (v, faces)
         self._set("mesh", True)
+
+    def pick(self, tr: Any, click: F64, focal: float | None) -> list[Pick]:
+        if self.drawn is None or not self.shown:
+            return []
+        v, faces = self.drawn
+        xy, w = project(tr, _apply(self.matrix, v))
+        hit, depth = triangle_hits(xy, w, faces, click)
+        if not len(hit):
+            return []
+        j = int(np.argmin(depth))
+        return [Pick(self.entity, None, 0.0, float(depth[j]), surface=True)]
 
 
 class _MeshFileLayer(_MeshLayer):
@@ -543,7 +690,7 @@ _LAYERS: dict[str, type[_Layer3D]] = {
 
 
 class _LineBatch:
-    """The boxes, strips and arrows of many entities of a view as one Line visual (and one Text).
+    """The boxes, strips and arrows of many entities of a view as Line visuals (one per stroke width) and one Text.
 
     A vispy visual per entity costs ~10 ms to build and ~4 ms to draw on a software
     renderer: a view of 10,000 boxes would take minutes to show. In a batch each layer
@@ -553,12 +700,22 @@ class _LineBatch:
 
     def __init__(self, owner: Scene3D) -> None:
         self.owner = owner
-        self.line = scene.visuals.Line(method="gl", connect="segments", width=LINE_WIDTH_PX)
-        self.line.name = "#batch:lines"
-        self.line.parent = owner.viewbox.scene
-        self.line.visible = False
+        self.lines: list[Any] = []
+        self.widths: list[float] = []
+        self._line(0)
         self.text: Any = None
         self.dirty = True
+
+    def _line(self, i: int) -> Any:
+        """The batch's i-th Line (made on first use): ``#batch:lines``, ``#batch:lines:1``..."""
+        while len(self.lines) <= i:
+            line = scene.visuals.Line(method="gl", connect="segments", width=LINE_WIDTH_PX)
+            line.name = "#" + strokes.group_role("batch:lines", len(self.lines))
+            line.parent = self.owner.viewbox.scene
+            line.visible = False
+            self.lines.append(line)
+            self.widths.append(float("nan"))
+        return self.lines[i]
 
     def rebuild(self, layers: list[_LinesLayer]) -> None:
         if not self.dirty:
@@ -566,24 +723,33 @@ class _LineBatch:
         self.dirty = False
         segs: list[npt.NDArray[Any]] = []
         cols: list[npt.NDArray[Any]] = []
+        widths: list[npt.NDArray[Any]] = []
         anchors: list[npt.NDArray[Any]] = []
         labels: list[str] = []
         eye = np.eye(4)
         for lay in layers:
             if lay.data is None or not lay.shown:
                 continue
-            pos, col, anc, names = lay.data
+            pos, col, anc, names, width = lay.data
             m = None if np.array_equal(lay.matrix, eye) else lay.matrix
             segs.append(_apply(m, pos))
             cols.append(col)
+            widths.append(width)
             if any(names):
                 anchors.append(_apply(m, anc))
                 labels.extend(names)
-        if segs:
-            self.line.set_data(
-                pos=np.concatenate(segs), color=np.concatenate(cols), connect="segments", width=LINE_WIDTH_PX
-            )
-        self.line.visible = bool(segs)
+        groups = strokes.width_groups(np.concatenate(widths)) if segs else []
+        if groups:
+            pos, col = np.concatenate(segs), np.concatenate(cols)
+            ppu = self.owner.pixels_per_unit
+            for i, (w, idx) in enumerate(groups):
+                v = (2 * idx[:, None] + np.arange(2)).reshape(-1) if len(groups) > 1 else slice(None)
+                line = self._line(i)
+                line.set_data(pos=pos[v], color=col[v], connect="segments", width=strokes.width_px(w, ppu))
+                line.visible = True
+                self.widths[i] = w
+        for line in self.lines[len(groups) :]:
+            line.visible = False
         show_text = 0 < len(labels) <= MAX_BATCH_LABELS
         if show_text:
             if self.text is None:
@@ -595,11 +761,18 @@ class _LineBatch:
         if self.text is not None:
             self.text.visible = show_text
 
+    def rescale(self, pixels_per_unit: float | None) -> None:
+        for line, w in zip(self.lines, self.widths, strict=True):
+            if line.visible and np.isfinite(w):
+                px = strokes.width_px(w, pixels_per_unit)
+                if line.width != px:
+                    line.set_data(width=px)
+
     def visuals(self) -> list[Any]:
-        return [v for v in (self.line, self.text) if v is not None and v.visible]
+        return [v for v in (*self.lines, self.text) if v is not None and v.visible]
 
     def remove(self) -> None:
-        for v in (self.line, self.text):
+        for v in (*self.lines, self.text):
             if v is not None:
                 v.parent = None
 
@@ -617,12 +790,23 @@ class _CameraLayer:
         self.image_key: tuple[Any, ...] | None = None
         self.corners: F64 | None = None
         self.center: F64 | None = None
+        self.segments: F32 | None = None  # the frustum's segment end points in view space (for picking)
         self._texture_size = (1, 1)
 
     def visuals(self) -> list[Any]:
         return [v for v in (self.frustum, self.image) if v is not None and v.visible]
 
+    def pick(self, tr: Any, click: F64) -> list[Pick]:
+        """The frustum's lines under ``click`` pick the camera entity."""
+        if self.segments is None or not self.frustum.visible:
+            return []
+        xy, w = project(tr, self.segments)
+        d = segment_distances(xy[0::2], xy[1::2], click)
+        i = int(np.argmin(d))
+        return [Pick(self.entity, None, float(d[i]), float(min(w[2 * i], w[2 * i + 1])))]
+
     def hide(self) -> None:
+        self.segments = None
         self.frustum.visible = False
         if self.image is not None:
             self.image.visible = False
@@ -657,7 +841,8 @@ class _CameraLayer:
         self.corners, self.center = corners, center
         far = corners[[0, 1, 1, 2, 2, 3, 3, 0]]
         rays = np.stack([np.repeat(center[None], 4, axis=0), corners], axis=1).reshape(-1, 3)
-        self.frustum.set_data(pos=np.concatenate([rays, far]).astype(np.float32), connect="segments")
+        self.segments = np.concatenate([rays, far]).astype(np.float32)
+        self.frustum.set_data(pos=self.segments, connect="segments")
         self.frustum.visible = True
         self._update_image(timeline, t, corners)
 
@@ -719,7 +904,9 @@ def _fly_camera(app: Any) -> Any:
     timer = fly.Timer
     fly.Timer = functools.partial(timer, app=app)
     try:
-        return fly.FlyCamera(fov=60.0)
+        cam = fly.FlyCamera(fov=60.0)
+        cam.depth_value = DEPTH_RATIO
+        return cam
     finally:
         fly.Timer = timer
 
@@ -761,6 +948,7 @@ class Scene3D:
         self.camera_mode: Literal["turntable", "fly"] = "turntable"
         self.up = self._up(None, None)
         self.viewbox.camera = scene.TurntableCamera(up=self.up, fov=45.0, elevation=30.0, azimuth=30.0)
+        self.viewbox.camera.depth_value = DEPTH_RATIO
         self.notes: list[str] = []
         self.timeline: str | None = None
         self.time: int | None = None
@@ -781,6 +969,9 @@ class Scene3D:
         self.ray = scene.visuals.Line(method="gl", width=2.0, color=RAY_COLOR, parent=self.viewbox.scene)
         self.ray.name = "#ray"
         self.ray.visible = False
+        self.pixels_per_unit: float | None = None
+        """Screen pixels per space unit where the camera looks (stroke widths: :mod:`rrview.strokes`)."""
+        strokes.watch_view(self.viewbox, self._on_view_change)
 
     def note(self, text: str) -> None:
         """Record something that could not be drawn (shown by the UI, once)."""
@@ -835,6 +1026,7 @@ class Scene3D:
         self._update_cameras(timeline, t)
         if not self._fitted and self.bounds() is not None:
             self.reset_camera()
+        self._on_view_change()
         self.canvas.update()
 
     @staticmethod
@@ -950,6 +1142,53 @@ class Scene3D:
         )
         self._fitted = True
 
+    def _measure_scale(self) -> tuple[float, float] | None:
+        """(pixels per unit, focal length in pixels) at the centre of the drawn data, from the view transform now.
+
+        The focal length f gives the on-screen size of a thing of size s at depth w: s * f / w.
+        """
+        b = self.bounds()
+        if b is None:
+            return None
+        pivot = (b[0] + b[1]) / 2.0
+        step = max(float(np.linalg.norm(b[1] - b[0])) * 1e-3, 1e-6)
+        xy, w = project(self.viewbox.scene.node_transform(self.viewbox), np.vstack([pivot, pivot + np.eye(3) * step]))
+        if w[0] <= 0 or not np.isfinite(xy).all():
+            return None
+        ppu = float(np.linalg.norm(xy[1:] - xy[0], axis=1).max()) / step
+        if not np.isfinite(ppu) or ppu <= 0:
+            return None
+        return ppu, ppu * float(w[0])
+
+    def _view_scale(self) -> float | None:
+        """Pixels per space unit at the point the camera looks at (the turntable's centre).
+
+        A turntable shows ``scale_factor`` units across the smaller side of the view at its
+        centre. It is read from the camera, not from the scene's transform: cameras send
+        their change events before they finish updating that transform. The fly camera
+        has no such centre: the data's centre is measured through the transform then.
+        """
+        cam = self.viewbox.camera
+        w, h = (float(x) for x in self.viewbox.size)
+        sf = getattr(cam, "scale_factor", None)
+        if self.camera_mode == "turntable" and sf and min(w, h) > 0:
+            return min(w, h) / float(sf)
+        got = self._measure_scale()
+        return got[0] if got is not None else None
+
+    def _on_view_change(self, event: Any = None) -> None:
+        """The camera moved (or new data): convert stroke widths to pixels again when the scale changed."""
+        ppu = self._view_scale()
+        old = self.pixels_per_unit
+        if ppu == old or (ppu is not None and old is not None and abs(ppu - old) <= 0.01 * old):
+            return
+        self.pixels_per_unit = ppu
+        for lay in self._layers.values():
+            if lay.widths:
+                lay.rescale(ppu)
+        if self._batch is not None:
+            self._batch.rescale(ppu)
+
     def _outline(self) -> F64:
         """Points outlining what is drawn: each entity's box corners, the frustums and camera centres."""
         lo, hi = self._world_boxes()
@@ -988,6 +1227,7 @@ class Scene3D:
             return
         if mode == "turntable":
             self.viewbox.camera = scene.TurntableCamera(up=self.up, fov=45.0)
+            self.viewbox.camera.depth_value = DEPTH_RATIO
         elif mode == "fly":
             self.viewbox.camera = _fly_camera(self.canvas.app)
         else:
@@ -1011,14 +1251,47 @@ class Scene3D:
         self.canvas.update()
 
     # --- queries ---------------------------------------------------------------------------
+    def pick(self, canvas_xy: tuple[float, float]) -> Pick | None:
+        """What is drawn under a canvas position (e.g. a click): the entity and, for points, the instance.
+
+        Drawn data is projected with the view's transform (no GL picking: see
+        :mod:`rrview.picking`): points and lines within a few pixels win, then the nearest
+        mesh under the position; a frustum picks its camera entity.
+        """
+        tr = self.viewbox.scene.node_transform(self.canvas.scene)
+        click = np.asarray(canvas_xy, dtype=np.float64).reshape(2)
+        got = self._measure_scale()
+        focal = got[1] if got is not None else None
+        candidates: list[Pick] = []
+        lines: list[_LinesLayer] = []
+        for lay in self._layers.values():
+            if isinstance(lay, _LinesLayer):
+                lines.append(lay)
+            elif lay.shown:
+                candidates.extend(lay.pick(tr, click, focal))
+        candidates.extend(_pick_lines(lines, tr, click))
+        for cam in self._cameras.values():
+            candidates.extend(cam.pick(tr, click))
+        return best_pick(candidates)
+
+    def screen_position(self, entity: str, local: npt.ArrayLike) -> F64:
+        """Canvas pixel positions (N, 2) of points given in an entity's coordinates (NaN behind the viewer)."""
+        layer = self._layers.get(entity)
+        m = layer.matrix if layer is not None else world_from_entity(self.model, entity, self.timeline, self.time)
+        pts = _apply(m, np.asarray(local, dtype=np.float64).reshape(-1, 3))
+        return project(self.viewbox.scene.node_transform(self.canvas.scene), pts)[0]
+
     def visuals_for(self, entity: str) -> list[Any]:
         """The visuals drawn for an entity (or a camera) now; hidden and empty ones left out.
 
-        Visual names are ``"ENTITY#ROLE"`` with roles ``points``, ``boxes``, ``lines``,
-        ``arrows``, ``mesh``, ``labels``, ``frustum`` and ``image``. Entity data is in the
-        entity's coordinates: ``visual.transform.map(p)`` gives view-space positions. In a
-        view of many box, strip or arrow entities (``BATCH_LINE_ENTITIES``) they share one
-        visual in view space, ``#batch:lines`` (and ``#batch:labels``), listed for each of them.
+        Visual names are ``"ENTITY#ROLE"`` with roles ``points``, ``skeleton`` (keypoint
+        connections), ``boxes``, ``lines``, ``arrows``, ``mesh``, ``labels``, ``frustum`` and
+        ``image``. Lines of several stroke widths get one visual per width: ``boxes``,
+        ``boxes:1``... (:mod:`rrview.strokes`). Entity data is in the entity's coordinates:
+        ``visual.transform.map(p)`` gives view-space positions. In a view of many box, strip
+        or arrow entities (``BATCH_LINE_ENTITIES``) they share visuals in view space,
+        ``#batch:lines`` (``#batch:lines:1``... for other widths, and ``#batch:labels``),
+        listed for each of them.
         """
         out: list[Any] = []
         layer = self._layers.get(entity)

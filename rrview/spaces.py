@@ -7,6 +7,7 @@ a 2D image space) or an unknown transform cuts them off into a space of their ow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +19,8 @@ from .model import KINDS_2D, KINDS_3D, EntityNode, ViewerModel
 __all__ = [
     "SpaceView",
     "default_layout",
+    "is_image_shape",
+    "tensor_is_image",
     "space_root",
     "quat_to_matrix",
     "world_from_entity",
@@ -73,7 +76,7 @@ def default_layout(model: ViewerModel) -> list[SpaceView]:
         kind = node.data_kind
         if kind in KINDS_3D:
             view("3d", root.path).entities.append(node.path)
-        elif kind in KINDS_2D:
+        elif kind in KINDS_2D or (kind == "tensor" and tensor_is_image(model, node)):
             view("2d", root.path).entities.append(node.path)
         elif kind == "scalar":
             view("plot", root.path).entities.append(node.path)
@@ -84,6 +87,35 @@ def default_layout(model: ViewerModel) -> list[SpaceView]:
             view("3d", space_root(node.parent).path).cameras.append(node.path)
     order = {"3d": 0, "2d": 1, "plot": 2, "text": 3}
     return sorted(views.values(), key=lambda v: (order[v.kind], v.root))
+
+
+def is_image_shape(shape: Sequence[int]) -> bool:
+    """Whether a tensor of this shape is drawn as an image: HxW, HxWx1, HxWx3 or HxWx4, not empty."""
+    dims = [int(x) for x in shape]
+    if len(dims) not in (2, 3) or dims[0] <= 0 or dims[1] <= 0:
+        return False
+    return len(dims) == 2 or dims[2] in (1, 3, 4)
+
+
+def tensor_is_image(model: ViewerModel, node: EntityNode) -> bool:
+    """Whether the entity's ``tensor`` data is image-like (its latest logged shape): a 2D view shows it.
+
+    Other tensors (feature maps, histograms...) are listed in the tree and the selection
+    panel (dtype and shape) and drawn by no view. The shape is read from the last chunk
+    of the entity's tensors: one chunk decoded per tensor entity when the layout is made.
+    """
+    infos = node.chunks.get("tensor")
+    if not infos:
+        return False
+    info = max(infos, key=lambda c: c.row_id_max if c.row_id_max is not None else -1)
+    try:
+        column = model.store.chunk(info).batch.column("tensor")
+        for i in range(len(column) - 1, -1, -1):
+            if column[i].is_valid:
+                return is_image_shape(column[i]["shape"].as_py() or [])
+    except Exception:  # a corrupt or odd chunk: not an image; the views report it when drawing
+        return False
+    return False
 
 
 def quat_to_matrix(q: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -52,17 +52,19 @@ def _size(n: int) -> str:
 def summarize(value: pa.Scalar, labels: Mapping[int, str] | None = None) -> tuple[str, list[str]]:
     """A one-line summary of a component value and, for lists of instances, one line per instance.
 
-    Big values are never converted whole: a tensor shows its dtype, shape and size, a
-    blob its byte count, a long list its first items and its length. ``labels`` maps
-    class ids to their annotation-context labels.
+    Big values are never converted whole: a tensor shows its dtype, shape (with the
+    dimension names when logged) and size, a blob its byte count, a long list its first
+    items and its length. ``labels`` maps class ids to their annotation-context labels.
     """
     t = value.type
     if pa.types.is_struct(t) and {"shape", "dtype", "data"} <= {f.name for f in t}:
         shape = value["shape"].as_py() or []
         data = value["data"]
         nbytes = data.as_buffer().size if data.is_valid else 0
-        dims = "x".join(str(d) for d in shape)
-        return f"{value['dtype'].as_py()} {dims} ({_size(nbytes)})", []
+        dims = "x".join(str(d) for d in shape) or "scalar"
+        names = value["names"].as_py() if "names" in {f.name for f in t} and value["names"].is_valid else None
+        named = f" [{', '.join(str(n) for n in names)}]" if names else ""
+        return f"{value['dtype'].as_py()} {dims}{named} ({_size(nbytes)})", []
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
         return f"{value.as_buffer().size} bytes", []
     if pa.types.is_list(t) or pa.types.is_large_list(t):

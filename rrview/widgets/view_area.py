@@ -376,9 +376,17 @@ class ViewArea(QtWidgets.QMainWindow):
         self.click(handle, (float(pos[0]), float(pos[1])))
 
     def click(self, handle: ViewHandle, pos: tuple[float, float]) -> str | None:
-        """A click at canvas position ``pos``: selects the entity under it (2D), else the view's space."""
+        """A click at canvas position ``pos``: selects the entity drawn under it, else the view's space.
+
+        The scenes pick by projecting what they draw to the screen (``scene.pick``: points and
+        lines within a few pixels, then meshes, rectangles and images under the mouse).
+        """
         entity: str | None = None
-        if handle.kind == "2d":
+        with self._guard(handle):
+            pick = getattr(handle.scene, "pick", None)
+            hit = pick(pos) if pick is not None else None
+            entity = hit.entity if hit is not None else None
+        if entity is None and handle.kind == "2d":
             uv = handle.scene.pixel_at(pos)
             if uv is not None:
                 entity = (handle.scene.probe(float(uv[0]), float(uv[1])) or {}).get("entity")
