@@ -23,7 +23,7 @@ check:
 	$(PY) -m pytest
 
 deps: sysdeps $(PY)
-	$(PIP) install -e '.[viewer,test,dev]'
+	$(PIP) install -e '.[viewer,test,dev,ray]'
 
 $(PY):
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || $(MAKE) --no-print-directory sysdeps DEBS=python3-venv

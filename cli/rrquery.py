@@ -21,8 +21,10 @@ import click
 import polars as pl
 
 import rrquery
+from rrformat import errors as rrquery_errors
 from rrformat.chunk import TimelineKind
 from rrformat.entity_path import EntityPathPattern
+from rrquery._catalog import CACHE_NAME, catalog_frame, scan_directory
 from rrquery._export import (
     FORMATS,
     ExportError,
@@ -33,6 +35,8 @@ from rrquery._export import (
     plan_export,
     write_frame,
 )
+from rrquery._export_many import plan_export_many
+from rrquery._many import ID_COLUMNS, RecordingSet, SkippedDataWarning, expand_paths
 from rrquery._recording import Recording, TruncatedRecordingWarning
 from rrquery._timebounds import to_timeline_value
 
@@ -74,6 +78,73 @@ def _open(file: Path, recording: str | None) -> Recording:
     return rec
 
 
+def _application_option(f: Any) -> Any:
+    return click.option(
+        "--application-id",
+        "application_id",
+        metavar="ID",
+        multiple=True,
+        help="Several files: only recordings of this application (repeatable).",
+    )(f)
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _inputs(values: Sequence[str], *, force_many: bool = False) -> tuple[list[Path], bool]:
+    """The files named by FILE arguments, and whether they are many recordings.
+
+    One existing file is queried on its own (no id columns); several files, globs
+    (quoted, so that the shell leaves them: 'runs/**/*.rrd') and directories are many.
+    Files named explicitly must be .rrd files; a file a glob or directory brings in that
+    is not readable is left out with a warning.
+    """
+    ctx = click.get_current_context()
+    param = next((p for p in ctx.command.params if p.name == "files"), None)
+    many = force_many or len(values) > 1
+    out: list[Path] = []
+    for text in values:
+        path = Path(text)
+        if path.is_dir() or (not path.exists() and any(ch in _GLOB_CHARS for ch in text)):
+            many = True
+            try:
+                out.extend(Path(p) for p in expand_paths(text))
+            except FileNotFoundError:
+                what = "no .rrd file in directory" if path.is_dir() else "no file matches"
+                raise click.BadParameter(f"{what} {text!r}", ctx=ctx, param=param) from None
+            continue
+        out.append(_FILE.convert(text, param, ctx))
+    return out, many
+
+
+@contextlib.contextmanager
+def _file_warnings() -> Iterator[None]:
+    """Damaged and skipped files as one ``rrquery: warning:`` line each on stderr (once per message)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            seen: set[str] = set()
+            for w in caught:
+                if issubclass(w.category, (TruncatedRecordingWarning, SkippedDataWarning)):
+                    text = " ".join(str(w.message).split())
+                    if text not in seen:
+                        seen.add(text)
+                        click.echo(f"rrquery: warning: {text}", err=True)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _open_many(paths: Sequence[Path], recording: str | None, application_id: Sequence[str]) -> RecordingSet:
+    with usage_errors(ValueError):
+        return rrquery.open_many(
+            paths,
+            recording_id=None if recording is None else [recording],
+            application_id=list(application_id) or None,
+        )
+
+
 def _patterns(values: Sequence[str]) -> list[str]:
     for text in values:
         try:
@@ -88,7 +159,9 @@ def _matched(rec: Recording, patterns: Sequence[str]) -> list[str]:
         return _match(rec, patterns)
 
 
-def _check_bounds(rec: Recording, timeline: str | None, start: str | None, end: str | None, option: str) -> None:
+def _check_bounds(
+    rec: Recording | RecordingSet, timeline: str | None, start: str | None, end: str | None, option: str
+) -> None:
     """Validate --from/--to on a timeline, with messages naming the options."""
     if timeline is None:
         if start is not None or end is not None:
@@ -191,11 +264,17 @@ def main() -> None:
     Exit codes: 0 success; 1 unexpected failure; 2 bad input (missing or non-.rrd file,
     unknown entity or timeline, reversed range, existing output without --force, bad SQL).
 
+    Many recordings are one dataset: 'catalog' lists those under a directory, and
+    'export' and 'sql' take several files, directories and quoted globs
+    ('runs/**/*.rrd'), adding application_id and recording_id columns.
+
     \b
     Example:
       rrquery ls run.rrd
       rrquery show run.rrd --entity 'robot/**' --timeline frame --from 100 --to 120
       rrquery export run.rrd -o out/ --entity '**'
+      rrquery catalog runs/
+      rrquery export 'runs/**/*.rrd' -o speed.parquet --entity robot/speed
     """
 
 
@@ -374,7 +453,7 @@ def _sample(value: str | None) -> float | int | None:
 
 
 @main.command("export", context_settings=_CONTEXT)
-@click.argument("file", type=_FILE)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option(
     "-o", "--output", "out", metavar="OUT", required=True, help="Output file (format from its suffix) or directory."
 )
@@ -392,8 +471,9 @@ def _sample(value: str | None) -> float | int | None:
 @click.option("--sample", metavar="HZ", help="--wide: rows on a grid: a rate (Hz) on time, a step on sequence.")
 @click.option("--force", is_flag=True, help="Overwrite output files that exist.")
 @_recording_option
+@_application_option
 def export(
-    file: Path,
+    files: tuple[str, ...],
     out: str,
     patterns: tuple[str, ...],
     timeline: str | None,
@@ -405,8 +485,17 @@ def export(
     sample: str | None,
     force: bool,
     recording: str | None,
+    application_id: tuple[str, ...],
 ) -> None:
     """Export the rows of matching entities to Parquet, CSV, Arrow IPC or NDJSON.
+
+    FILE may be several files, directories (every .rrd file below) and quoted globs
+    ('runs/**/*.rrd'). Many recordings are exported as one dataset: each file written
+    has application_id and recording_id columns first and the rows of each recording in
+    turn (a directory: one file per entity, with its rows of every recording); --wide
+    computes each recording's table on its own (never filled from another recording).
+    Files or records that cannot be read are left out with a warning. --recording and
+    --application-id keep only the recordings with these ids.
 
     \b
     The format comes from OUT's suffix:
@@ -443,6 +532,8 @@ def export(
       rrquery export run.rrd -o speed.csv --entity 'plot/*' --timeline sensor_time \\
           --from 2026-01-01T12:00:00Z --to 2026-01-01T12:05:00Z
       rrquery export run.rrd -o train.parquet --entity 'robot/**' --wide --index sensor_time --sample 10
+      rrquery export 'runs/**/*.rrd' -o speed.parquet --entity robot/speed --timeline frame --to 99
+      rrquery export runs/ -o train.parquet --entity 'robot/**' --wide --index frame --application-id picker
     """
     ctx = click.get_current_context()
     if not wide:
@@ -452,6 +543,14 @@ def export(
         if ctx.get_parameter_source("fill") is click.core.ParameterSource.COMMANDLINE:
             raise click.UsageError("--fill applies to --wide exports only")
     rate = _sample(sample)
+    paths, many = _inputs(files, force_many=bool(application_id))
+    if many:
+        with _file_warnings():
+            _export_many(
+                paths, out, patterns, timeline, start, end, wide, index, fill, rate, force, recording, application_id
+            )
+        return
+    file = paths[0]
     rec = _open(file, recording)
     pats = _patterns(patterns)
     _matched(rec, pats)
@@ -491,6 +590,68 @@ def export(
             click.echo(f"no rows in the range (no file): {', '.join(result.skipped)}")
     else:
         click.echo(f"wrote {_plural(result.rows, 'row')} to {plan.out}")
+
+
+def _export_many(
+    paths: Sequence[Path],
+    out: str,
+    patterns: Sequence[str],
+    timeline: str | None,
+    start: str | None,
+    end: str | None,
+    wide: bool,
+    index: str | None,
+    fill: str,
+    rate: float | int | None,
+    force: bool,
+    recording: str | None,
+    application_id: Sequence[str],
+) -> None:
+    rs = _open_many(paths, recording, application_id)
+    pats = _patterns(patterns)
+    with usage_errors(ValueError):
+        rs.candidates(pats)
+    if wide:
+        if index is None and timeline is None:
+            known = ", ".join(rs.timeline_kinds()) or "none"
+            raise click.UsageError(f"--wide needs --index TIMELINE; the recordings have: {known}")
+        if index is not None and timeline is not None and index != timeline:
+            raise click.UsageError(f"--timeline {timeline} differs from --index {index}; give only --index")
+        _check_bounds(rs, index or timeline, start, end, "--index")
+    else:
+        _check_bounds(rs, timeline, start, end, "--timeline")
+    try:
+        with usage_errors(ValueError):
+            plan = plan_export_many(
+                rs,
+                out,
+                entities=pats,
+                timeline=None if wide else timeline,
+                start=start,
+                end=end,
+                wide=wide,
+                index=(index or timeline) if wide else None,
+                fill=None if fill == "none" else fill,
+                sample=rate,
+                overwrite=force,
+            )
+            label = f"exporting {human_size(plan.total_bytes)} from {_plural(len(plan.plans), 'recording')}"
+            with progress_bar(label, plan.total_bytes) as update:
+                result = plan.run(update)
+    except OutputExistsError as exc:
+        fail(f"{exc.path} exists (pass --force to overwrite it)")
+    finally:
+        rs.close()
+    source = f"{_plural(len(plan.plans), 'recording')}"
+    if plan.directory:
+        files = _plural(len(result.files), "file")
+        click.echo(f"wrote {_plural(result.rows, 'row')} of {source} to {files} in {plan.out}")
+        for path, rows in result.files.items():
+            click.echo(f"  {path.name}  {_plural(rows, 'row')}")
+        if result.skipped:
+            click.echo(f"no rows in the range (no file): {', '.join(result.skipped)}")
+    else:
+        click.echo(f"wrote {_plural(result.rows, 'row')} of {source} to {plan.out}")
 
 
 # --- sql -------------------------------------------------------------------------------------------
@@ -570,7 +731,7 @@ def _query_error(exc: Exception, tables: Sequence[str]) -> str:
 
 
 @main.command("sql", context_settings=_CONTEXT)
-@click.argument("file", type=_FILE)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.argument("query")
 @click.option(
     "--format",
@@ -581,8 +742,17 @@ def _query_error(exc: Exception, tables: Sequence[str]) -> str:
 @click.option("-o", "--output", "out", metavar="OUT", help=f"Write the result to OUT ({_FORMAT_LIST}).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @_recording_option
-def sql(file: Path, query: str, fmt: str | None, out: str | None, force: bool, recording: str | None) -> None:
-    """Run a Polars SQL query over the recording.
+@_application_option
+def sql(
+    files: tuple[str, ...],
+    query: str,
+    fmt: str | None,
+    out: str | None,
+    force: bool,
+    recording: str | None,
+    application_id: tuple[str, ...],
+) -> None:
+    """Run a Polars SQL query over the recording (or over many, as one dataset).
 
     Each entity is a table named by its path, which must be quoted in SQL because it
     holds '/' (inside the quotes, write a '"' of the path as '""'). Its columns are
@@ -598,14 +768,29 @@ def sql(file: Path, query: str, fmt: str | None, out: str | None, force: bool, r
     --format csv writes list and struct columns as JSON text; csv and json refuse
     binary columns (images): write them with -o out.parquet.
 
+    Several FILEs, directories (every .rrd file below) or quoted globs ('runs/**/*.rrd')
+    are queried as one dataset: every table has application_id and recording_id columns
+    first (filters on them skip the other recordings unread), 'chunks' has the path too,
+    and the table 'recordings' lists the recordings (the columns of 'rrquery catalog').
+    Files or records that cannot be read are left out with a warning.
+
     \b
     Example:
       rrquery sql run.rrd 'SELECT frame, scalar FROM "plot/speed" WHERE frame < 100'
       rrquery sql run.rrd 'SELECT entity, sum(rows) AS rows FROM chunks GROUP BY entity'
       rrquery sql run.rrd 'SELECT * FROM "world/points"' -o points.parquet
+      rrquery sql 'runs/**/*.rrd' 'SELECT recording_id, max(scalar) AS top FROM "robot/speed" GROUP BY 1'
+      rrquery sql runs/ 'SELECT path, frame_max FROM recordings WHERE application_id = \'picker\''
     """
     if out is not None and fmt is not None:
         raise click.UsageError("--format applies to printed results; -o takes the format from OUT's suffix")
+    paths, many = _inputs(files, force_many=bool(application_id))
+    if many:
+        with _file_warnings():
+            result = _sql_many(paths, query, recording, application_id)
+        _sql_output(result, fmt, out, force)
+        return
+    file = paths[0]
     rec = _open(file, recording)
     entities = sorted({c.entity for c in rec.index})
     context = pl.SQLContext(eager=False)
@@ -620,6 +805,53 @@ def sql(file: Path, query: str, fmt: str | None, out: str | None, force: bool, r
         result = context.execute(query).collect()
     except pl.exceptions.PolarsError as exc:
         fail(_query_error(exc, ["chunks", *entities]))
+    _sql_output(result, fmt, out, force)
+
+
+def _sql_many(paths: Sequence[Path], query: str, recording: str | None, application_id: Sequence[str]) -> pl.DataFrame:
+    rs = _open_many(paths, recording, application_id)
+    entities = rs.entity_names()
+    special = ("chunks", "recordings")
+    context = pl.SQLContext(eager=False)
+    for entity in entities:
+        if _mentioned(entity, query) and entity not in special:
+            context.register(entity, rrquery.scan(rs, entity))
+    if _mentioned("chunks", query):
+        context.register("chunks", _many_chunk_table(rs).lazy())
+    context.register("recordings", rs.recordings().lazy())
+    try:
+        return context.execute(query).collect()
+    except pl.exceptions.PolarsError as exc:
+        fail(_query_error(exc, [*special, *entities]))
+    finally:
+        rs.close()
+
+
+def _many_chunk_table(rs: RecordingSet) -> pl.DataFrame:
+    """The index of every recording: ``path``, the ids, then the columns of :func:`chunk_table`."""
+    frames = []
+    for m in rs.members:
+        try:
+            with rs.recording(m) as rec:
+                table = chunk_table(rec)
+        except (rrquery_errors.RrdError, OSError) as exc:
+            rs._failed(f"left out {m.label}", exc, m.path)
+            continue
+        s = m.summary
+        frames.append(
+            table.select(
+                pl.lit(s.path).alias("path"),
+                pl.lit(s.application_id).alias(ID_COLUMNS[0]),
+                pl.lit(s.recording_id).alias(ID_COLUMNS[1]),
+                pl.all(),
+            )
+        )
+    if not frames:
+        return pl.DataFrame(schema={"path": pl.String, ID_COLUMNS[0]: pl.String, ID_COLUMNS[1]: pl.String})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _sql_output(result: pl.DataFrame, fmt: str | None, out: str | None, force: bool) -> None:
     if out is not None:
         try:
             with usage_errors(ExportError):
@@ -643,6 +875,135 @@ def sql(file: Path, query: str, fmt: str | None, out: str | None, force: bool, r
         click.echo(encode_nested(result).write_csv(), nl=False)
     else:
         click.echo(result.write_json())
+
+
+# --- catalog -------------------------------------------------------------------------------------------
+def _catalog_cell(kind: str, lo: int | None, hi: int | None) -> str:
+    if lo is None or hi is None:
+        return "-"
+    if kind == TimelineKind.SEQUENCE.value:
+        return f"{lo}..{hi}"
+    return _duration(hi - lo)
+
+
+@main.command("catalog", context_settings=_CONTEXT)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--pattern", default="**/*.rrd", show_default=True, metavar="GLOB", help="Which files under DIRECTORY.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    help="How to print the catalog (default: table). Not with -o.",
+)
+@click.option("-o", "--output", "out", metavar="OUT", help=f"Write the catalog to OUT ({_FORMAT_LIST}).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--refresh", is_flag=True, help="Read every file's index again, ignoring the cache.")
+@click.option("--no-cache", "no_cache", is_flag=True, help=f"Neither read nor write {CACHE_NAME}.")
+def catalog(
+    directory: Path, pattern: str, fmt: str | None, out: str | None, force: bool, refresh: bool, no_cache: bool
+) -> None:
+    """List the recordings under a directory: ids, start, span of each timeline, entities, size.
+
+    Reads only each file's index (its footer), never a chunk. The result is cached in
+    DIRECTORY/.rrcatalog.json: the next run reads only the files that are new or whose
+    size, modification time or inode changed (without write access to DIRECTORY, nothing
+    is cached). Multi-file queries (export, sql, and rrquery.open_many in Python) use a
+    fresh cache to skip files outside their filters without opening them.
+
+    The table shows, per timeline, the first and last value of a sequence (0..999) or
+    the duration of a time timeline. A damaged file is listed with its status
+    (truncated, corrupt: its sound prefix is described) and a file that is no recording
+    as unreadable. --format csv/json and -o give every column: path, application_id,
+    recording_id, recording, start_time, <timeline>_min/_max/_duration, entities,
+    chunks, rows, size, modified, status, problem.
+
+    \b
+    Example:
+      rrquery catalog runs/
+      rrquery catalog runs/ --pattern '2026-*/*.rrd' --format csv > runs.csv
+      rrquery catalog runs/ -o catalog.parquet
+    """
+    if out is not None and fmt is not None:
+        raise click.UsageError("--format applies to printed results; -o takes the format from OUT's suffix")
+    with contextlib.ExitStack() as stack:
+        state: dict[str, Any] = {}
+
+        def progress(done: int, total: int) -> None:
+            if "update" not in state:
+                # The number of files to read is known once the cache has been checked.
+                state["update"] = stack.enter_context(progress_bar(f"reading {_plural(total, 'index')}", total))
+            update = state["update"]
+            if update is not None:
+                update(done, total)
+
+        found = scan_directory(directory, pattern=pattern, cache=not no_cache, refresh=refresh, progress=progress)
+    frame = catalog_frame(found.summaries, found.problems)
+    if fmt == "csv" or (out is not None and Path(out).suffix.lower() == ".csv"):
+        # CSV has no durations: ISO 8601 text (PT0.29S), as JSON writes them.
+        frame = frame.with_columns(pl.col(pl.Duration).dt.to_string("iso"))
+    if out is not None:
+        try:
+            with usage_errors(ExportError):
+                write_frame(frame, out, overwrite=force)
+        except OutputExistsError as exc:
+            fail(f"{exc.path} exists (pass --force to overwrite it)")
+        click.echo(f"wrote {_plural(frame.height, 'row')} to {out}")
+        return
+    fmt = fmt or "table"
+    if fmt == "csv":
+        click.echo(encode_nested(frame).write_csv(), nl=False)
+        return
+    if fmt == "json":
+        click.echo(frame.write_json())
+        return
+    if frame.height == 0:
+        click.echo(f"(no file matches {pattern!r} under {directory})")
+        return
+    kinds: dict[str, str] = {}
+    for summary in found.summaries:
+        for name, span in summary.timelines.items():
+            kinds.setdefault(name, span.kind)
+    names = [n for n in sorted(kinds) if n != "log_time"] + (["log_time"] if "log_time" in kinds else [])
+    damaged = any(s.status != "ok" for s in found.summaries) or bool(found.problems)
+    headers = ["path", "application", "recording", "start", *names, "entities", "size"]
+    if damaged:
+        headers.append("status")
+    rows = []
+    for s in sorted(found.summaries, key=lambda s: (s.path, s.index)):
+        cells = [str(Path(s.path).relative_to(directory)), s.application_id, s.recording_id]
+        cells.append(_time_text(s.start_time_ns))
+        for name in names:
+            got = s.timelines.get(name)
+            cells.append("-" if got is None else _catalog_cell(got.kind, got.min, got.max))
+        cells += [str(len(s.entities)), human_size(s.size)]
+        if damaged:
+            cells.append(s.status)
+        rows.append(cells)
+    for p in found.problems:
+        cells = [
+            str(Path(p.path).relative_to(directory)),
+            "-",
+            "-",
+            "-",
+            *["-" for _ in names],
+            "-",
+            human_size(p.size),
+        ]
+        rows.append([*cells, "unreadable"])
+    size_col = 4 + len(names) + 1
+    _print_text_table(headers, rows, right=frozenset({size_col, size_col - 1}))
+    files = len({s.path for s in found.summaries}) + len(found.problems)
+    total = sum({s.path: s.size for s in found.summaries}.values()) + sum(p.size for p in found.problems)
+    cached = "" if no_cache else f"; {found.files - found.read} from the cache"
+    click.echo(
+        f"{_plural(len(found.summaries), 'recording')} in {_plural(files, 'file')}, {human_size(total)} "
+        f"({found.read} indexes read{cached})"
+    )
+    for p in found.problems:
+        click.echo(f"rrquery: warning: {' '.join(p.error.split())}", err=True)
+    for s in found.summaries:
+        if s.problem:
+            click.echo(f"rrquery: warning: {s.path}: {' '.join(s.problem.split())}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,7 +41,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -53,6 +53,9 @@ from rrformat.entity_path import EntityPath, EntityPathPattern
 from ._frames import ENTITY, concat_frames, order_columns
 from ._recording import Recording
 from ._timebounds import TimeValue
+
+if TYPE_CHECKING:
+    from ._many import RecordingSet
 
 __all__ = [
     "FORMATS",
@@ -644,7 +647,7 @@ def plan_export(
 
 
 def export(
-    rec_or_path: Recording | str | os.PathLike[str],
+    rec_or_path: Recording | str | os.PathLike[str] | RecordingSet | Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
     entities: str | Sequence[str] = "**",
@@ -664,7 +667,12 @@ def export(
     ----------
     rec_or_path
         An open :class:`Recording` or the path of an .rrd file (opened and closed here; a
-        truncated file is exported from its sound prefix, with a warning).
+        truncated file is exported from its sound prefix, with a warning). Or many
+        recordings: a :class:`RecordingSet`, a glob, a directory or a list of files (see
+        :func:`open_many`); every file written then has ``application_id`` and
+        ``recording_id`` columns first and holds the rows of each recording in turn (a
+        directory: one file per entity with its rows of every recording; wide: the
+        dataset view of each recording, never filled across recordings).
     out
         The output. Its suffix picks the format: ``.parquet``; ``.csv``; ``.arrow``,
         ``.ipc`` or ``.feather`` (Arrow IPC file); ``.ndjson`` or ``.jsonl``. A name without
@@ -714,6 +722,30 @@ def export(
     >>> rrquery.export("run.rrd", "train.parquet", entities="robot/**", wide=True, index="sensor_time",
     ...                sample=10)  # doctest: +SKIP
     """
+    from ._export_many import plan_export_many
+    from ._many import RecordingSet, is_many, open_many
+
+    if isinstance(rec_or_path, RecordingSet) or (not isinstance(rec_or_path, Recording) and is_many(rec_or_path)):
+        rs = rec_or_path if isinstance(rec_or_path, RecordingSet) else open_many(rec_or_path)  # type: ignore[arg-type]
+        try:
+            return plan_export_many(
+                rs,
+                out,
+                entities=entities,
+                timeline=timeline,
+                start=start,
+                end=end,
+                wide=wide,
+                index=index,
+                fill=fill,
+                sample=sample,
+                overwrite=overwrite,
+            ).run(progress)
+        finally:
+            if rs is not rec_or_path:
+                rs.close()
+    if not isinstance(rec_or_path, (str, os.PathLike, Recording)):
+        raise TypeError(f"expected a path, a list of paths or a Recording, got {type(rec_or_path).__name__}")
     owned = not isinstance(rec_or_path, Recording)
     rec = Recording(rec_or_path) if not isinstance(rec_or_path, Recording) else rec_or_path
     try:

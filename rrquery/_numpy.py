@@ -10,7 +10,7 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
-__all__ = ["to_numpy", "decode_image"]
+__all__ = ["to_numpy", "decode_image", "tensors_of"]
 
 _TENSOR_FIELDS = {"shape", "dtype", "data"}
 
@@ -50,7 +50,11 @@ def to_numpy(series: pl.Series, *, decode: bool = False) -> npt.NDArray[Any] | l
 
 
 def _tensors(series: pl.Series) -> npt.NDArray[Any] | list[npt.NDArray[Any] | None]:
-    arr = series.to_arrow()
+    return tensors_of(series.to_arrow())
+
+
+def tensors_of(arr: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any] | list[npt.NDArray[Any] | None]:
+    """A tensor struct column (Arrow) as numpy: see :func:`to_numpy`."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     assert isinstance(arr, pa.StructArray)

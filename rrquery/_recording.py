@@ -21,7 +21,7 @@ from ._frames import ENTITY, Window, concat_frames, parts_frames, timeline_dtype
 from ._read import PARALLEL_MIN_BYTES, decode_record, parallel_map
 from ._timebounds import TimeValue, to_timeline_value
 
-__all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "open"]
+__all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "chunk_parts", "open", "rows_of"]
 
 _open = open
 
@@ -37,6 +37,8 @@ class QueryStats:
     records_decoded: int = 0
     chunks_read: int = 0
     bytes_read: int = 0
+    files_read: int = 0
+    """Files whose chunk records a multi-file query decoded (see :func:`rrquery.open_many`)."""
 
 
 class Recording:
@@ -52,9 +54,12 @@ class Recording:
     >>> rec.range("world/**", timeline="frame", start=10, end=20)  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recording: str | int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, recording: str | int | None = None, reader: RrdReader | None = None
+    ) -> None:
         self.path = os.fspath(path)
-        self._reader = RrdReader(self.path)
+        # A multi-file query has read the index already to plan: it hands over the reader.
+        self._reader = reader if reader is not None else RrdReader(self.path)
         self._lock = threading.Lock()
         self.stats = QueryStats()
         r = self._reader
@@ -221,6 +226,14 @@ class Recording:
             self._by_entity = by_entity
         return self._by_entity
 
+    def drop_record(self, offset: int) -> list[ChunkInfo]:
+        """Leave a (damaged) chunk record out of every later query; returns its chunks."""
+        gone = [c for c in self.index if c.record_offset == offset]
+        if gone:
+            self.index = [c for c in self.index if c.record_offset != offset]
+            self._by_entity = None
+        return gone
+
     def _entity_list(self, limit: int = 20) -> str:
         names = sorted(self._entity_index())
         text = ", ".join(names[:limit])
@@ -287,11 +300,7 @@ class Recording:
         return {c.record_offset: b for c, b in zip(records, batches, strict=True)}
 
     def _rows_of(self, info: ChunkInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
-        if info.row_start + info.rows > batch.num_rows:
-            raise CorruptFileError(
-                "index entry points past the rows of its record", path=self.path, offset=info.record_offset
-            )
-        return batch.slice(info.row_start, info.rows)
+        return rows_of(self.path, info, batch)
 
     def frames(
         self,
@@ -306,16 +315,8 @@ class Recording:
         inclusive raw bounds on these timelines (rows null there are dropped).
         """
         batches = self._decode_records(infos)
-        parts = []
-        for c in infos:
-            batch = self._rows_of(c, batches[c.record_offset])
-            self.stats.chunks_read += 1
-            if windows and not c.timeless:
-                for name, (lo, hi) in windows.items():
-                    tr = c.timelines.get(name)
-                    batch = window(batch, name, lo, hi, tr is not None and tr.sorted)
-            if batch.num_rows:
-                parts.append((c.entity, batch))
+        parts = chunk_parts(self.path, infos, batches, windows)
+        self.stats.chunks_read += len(infos)
         return parts_frames(parts, components=components)
 
     # --- queries ---------------------------------------------------------------------------
@@ -483,6 +484,36 @@ class Recording:
             f"Recording({self.path!r}, application_id={self.application_id!r}, recording_id={self.recording_id!r}, "
             f"{len(self.index)} chunks)"
         )
+
+
+def rows_of(path: str, info: ChunkInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The rows of one chunk in the decoded batch of its record."""
+    if info.row_start + info.rows > batch.num_rows:
+        raise CorruptFileError("index entry points past the rows of its record", path=path, offset=info.record_offset)
+    return batch.slice(info.row_start, info.rows)
+
+
+def chunk_parts(
+    path: str,
+    infos: Sequence[ChunkInfo],
+    batches: Mapping[int, pa.RecordBatch],
+    windows: Mapping[str, Window] | None = None,
+) -> list[tuple[str, pa.RecordBatch]]:
+    """``(entity, rows)`` of each chunk of ``infos``, from the decoded batches of their records.
+
+    ``windows`` keeps, in chunks that are not timeless, only the rows within these
+    inclusive raw bounds on these timelines (rows null there are dropped).
+    """
+    parts = []
+    for c in infos:
+        batch = rows_of(path, c, batches[c.record_offset])
+        if windows and not c.timeless:
+            for name, (lo, hi) in windows.items():
+                tr = c.timelines.get(name)
+                batch = window(batch, name, lo, hi, tr is not None and tr.sorted)
+        if batch.num_rows:
+            parts.append((c.entity, batch))
+    return parts
 
 
 def _row_range(c: ChunkInfo) -> range:

@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -22,6 +22,9 @@ from rrformat.chunk import ROW_ID, ChunkInfo
 
 from ._frames import ENTITY, timeline_dtype
 from ._recording import QueryStats, Recording
+
+if TYPE_CHECKING:
+    from ._many import RecordingSet
 
 __all__ = ["scan", "Bounds", "predicate_bounds"]
 
@@ -34,6 +37,8 @@ class Bounds:
 
     time: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     entities: set[str] | None = None
+    labels: dict[str, set[str]] = field(default_factory=dict)
+    """Equalities on other string columns asked for (``recording_id`` of a multi-file scan)."""
 
     def narrow(self, column: str, lo: int | None, hi: int | None) -> None:
         old_lo, old_hi = self.time.get(column, (None, None))
@@ -61,13 +66,13 @@ def _literal(node: Any) -> Any:
     return next(iter(scalar.values()))
 
 
-def _walk(node: Any, out: Bounds, columns: set[str]) -> None:
+def _walk(node: Any, out: Bounds, columns: set[str], labels: frozenset[str] = frozenset()) -> None:
     if "BinaryExpr" in node:
         e = node["BinaryExpr"]
         op = e["op"]
         if op in ("And", "LogicalAnd"):
-            _walk(e["left"], out, columns)
-            _walk(e["right"], out, columns)
+            _walk(e["left"], out, columns, labels)
+            _walk(e["right"], out, columns, labels)
             return
         left, right = e["left"], e["right"]
         flip = {"Lt": "Gt", "LtEq": "GtEq", "Gt": "Lt", "GtEq": "LtEq", "Eq": "Eq"}
@@ -82,6 +87,10 @@ def _walk(node: Any, out: Bounds, columns: set[str]) -> None:
             return
         if name == ENTITY and op == "Eq" and isinstance(value, str):
             out.entities = {value} if out.entities is None else out.entities & {value}
+            return
+        if name in labels and op == "Eq" and isinstance(value, str):
+            old = out.labels.get(name)
+            out.labels[name] = {value} if old is None else old & {value}
             return
         if name not in columns or isinstance(value, (str, bool)) or value is None:
             return
@@ -120,28 +129,31 @@ def _walk(node: Any, out: Bounds, columns: set[str]) -> None:
             )
 
 
-def predicate_bounds(predicate: pl.Expr | None, timelines: Sequence[str]) -> Bounds:
-    """Bounds on timeline columns and ``entity`` implied by a predicate (best effort)."""
+def predicate_bounds(predicate: pl.Expr | None, timelines: Sequence[str], labels: Sequence[str] = ()) -> Bounds:
+    """Bounds on timeline columns, ``entity`` and ``labels`` implied by a predicate (best effort)."""
     out = Bounds()
     if predicate is None:
         return out
     try:
         tree = json.loads(predicate.meta.serialize(format="json"))
-        _walk(tree, out, set(timelines))
+        _walk(tree, out, set(timelines), frozenset(labels))
     except Exception:  # the serialized form is not a stable Polars API: no pruning then, never a failure
         return Bounds()
     return out
 
 
 def scan(
-    path: str | os.PathLike[str] | Recording,
+    path: str | os.PathLike[str] | Recording | RecordingSet | Sequence[str | os.PathLike[str]],
     entities: str | Sequence[str] = "**",
     timeline: str | None = None,
     *,
     recording: str | int | None = None,
     stats: QueryStats | None = None,
+    application_id: str | Sequence[str] | None = None,
+    recording_id: str | Sequence[str] | None = None,
+    on_error: str = "warn",
 ) -> pl.LazyFrame:
-    """A lazy Polars scan of the rows of matching entities.
+    """A lazy Polars scan of the rows of matching entities, in one file or many.
 
     Filters on timeline columns (``pl.col("frame").is_between(10, 20)``, comparisons,
     ``entity == ...``) and column selections are pushed down: chunks outside the filter
@@ -151,7 +163,12 @@ def scan(
     ----------
     path
         The .rrd file, or a :class:`Recording` already open (its index is not read again:
-        repeated scans of one file skip the cost of opening it).
+        repeated scans of one file skip the cost of opening it). Or many recordings: a
+        glob (``"runs/**/*.rrd"``), a directory, a list of files, or a
+        :class:`RecordingSet` (see :func:`open_many`); the scan then has
+        ``application_id`` and ``recording_id`` columns first, filters on them
+        (``pl.col("recording_id") == "..."``) are pushed down too, and recordings outside
+        the filters are not read.
     entities
         Glob pattern(s) of the entities to include.
     timeline
@@ -160,6 +177,9 @@ def scan(
         Recording id or index for files with several recordings.
     stats
         A :class:`QueryStats` to count what the scan read (records decoded, chunks read).
+    application_id, recording_id, on_error
+        Many recordings: as for :func:`open_many` (given with a single file, they make it
+        a scan of many recordings, with the id columns).
 
     Returns
     -------
@@ -171,7 +191,23 @@ def scan(
     --------
     >>> lf = rrquery.scan("run.rrd", "robot/**", timeline="frame")  # doctest: +SKIP
     >>> lf.filter(pl.col("frame").is_between(1000, 1010)).select("frame", "scalar").collect()  # doctest: +SKIP
+    >>> rrquery.scan("runs/**/*.rrd", "robot/speed", timeline="frame").filter(pl.col("frame") < 100)  # doctest: +SKIP
     """
+    from ._many import RecordingSet, is_many, open_many
+
+    many = application_id is not None or recording_id is not None
+    if isinstance(path, RecordingSet):
+        if many:
+            raise ValueError("application_id/recording_id apply when opening: pass them to open_many")
+        return path.scan(entities, timeline, stats=stats)
+    if many or (not isinstance(path, Recording) and is_many(path)):
+        if recording is not None:
+            raise ValueError("recording= picks a recording of one file; with many files, use recording_id=")
+        assert not isinstance(path, Recording)
+        rs = open_many(path, application_id=application_id, recording_id=recording_id, on_error=on_error)
+        return rs.scan(entities, timeline, stats=stats)
+    if not isinstance(path, (str, os.PathLike, Recording)):
+        raise TypeError(f"expected a path, a list of paths or a Recording, got {type(path).__name__}")
     if isinstance(path, Recording):
         if recording is not None:
             raise ValueError("recording= applies to a path; this Recording is already one recording")
@@ -289,5 +325,6 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items() if name not in frame.columns]
     if missing:
         frame = frame.with_columns(missing)
-    casts = [pl.col(n).cast(schema[n]) for n in frame.columns if n in schema and frame.schema[n] != schema[n]]
+    have = frame.schema  # built on each access (costly with nested types): once here
+    casts = [pl.col(n).cast(schema[n]) for n, dtype in have.items() if n in schema and dtype != schema[n]]
     return frame.with_columns(casts) if casts else frame
