@@ -28,6 +28,7 @@ from rrquery._catalog import CACHE_NAME, catalog_frame, scan_directory
 from rrquery._export import (
     FORMATS,
     ExportError,
+    ExportResult,
     OutputExistsError,
     _match,
     check_text_format,
@@ -554,42 +555,64 @@ def export(
     rec = _open(file, recording)
     pats = _patterns(patterns)
     _matched(rec, pats)
-    if wide:
-        if index is None and timeline is None:
-            known = ", ".join(rec.timelines().get_column("name").to_list()) or "none"
-            raise click.UsageError(f"--wide needs --index TIMELINE; the recording has: {known}")
-        if index is not None and timeline is not None and index != timeline:
-            raise click.UsageError(f"--timeline {timeline} differs from --index {index}; give only --index")
-        _check_bounds(rec, index or timeline, start, end, "--index")
-    else:
-        _check_bounds(rec, timeline, start, end, "--timeline")
+    options = _export_options(rec, timeline, start, end, wide, index, fill, rate, force)
     try:
         with usage_errors(ValueError):
-            plan = plan_export(
-                rec,
-                out,
-                entities=pats,
-                timeline=None if wide else timeline,
-                start=start,
-                end=end,
-                wide=wide,
-                index=(index or timeline) if wide else None,
-                fill=None if fill == "none" else fill,
-                sample=rate,
-                overwrite=force,
-            )
+            plan = plan_export(rec, out, entities=pats, **options)
             with progress_bar(f"exporting {human_size(plan.total_bytes)}", plan.total_bytes) as update:
                 result = plan.run(update)
     except OutputExistsError as exc:
         fail(f"{exc.path} exists (pass --force to overwrite it)")
-    if plan.directory:
-        click.echo(f"wrote {_plural(result.rows, 'row')} to {_plural(len(result.files), 'file')} in {plan.out}")
-        for path, rows in result.files.items():
-            click.echo(f"  {path.name}  {_plural(rows, 'row')}")
+    _report_export(result, plan.out, plan.directory)
+
+
+def _export_options(
+    source: Recording | RecordingSet,
+    timeline: str | None,
+    start: str | None,
+    end: str | None,
+    wide: bool,
+    index: str | None,
+    fill: str,
+    rate: float | int | None,
+    force: bool,
+) -> dict[str, Any]:
+    """Check the range options of an export against its recordings; the planner's arguments but entities."""
+    if wide:
+        if index is None and timeline is None:
+            if isinstance(source, RecordingSet):
+                known, has = ", ".join(source.timeline_kinds()), "the recordings have"
+            else:
+                known, has = ", ".join(source.timelines().get_column("name").to_list()), "the recording has"
+            raise click.UsageError(f"--wide needs --index TIMELINE; {has}: {known or 'none'}")
+        if index is not None and timeline is not None and index != timeline:
+            raise click.UsageError(f"--timeline {timeline} differs from --index {index}; give only --index")
+        _check_bounds(source, index or timeline, start, end, "--index")
+    else:
+        _check_bounds(source, timeline, start, end, "--timeline")
+    return {
+        "timeline": None if wide else timeline,
+        "start": start,
+        "end": end,
+        "wide": wide,
+        "index": (index or timeline) if wide else None,
+        "fill": None if fill == "none" else fill,
+        "sample": rate,
+        "overwrite": force,
+    }
+
+
+def _report_export(result: ExportResult, out: Path, directory: bool, source: str = "") -> None:
+    """The files an export wrote (``source``: what the rows are of, when there are many recordings)."""
+    rows = _plural(result.rows, "row") + (f" of {source}" if source else "")
+    if directory:
+        click.echo(f"wrote {rows} to {_plural(len(result.files), 'file')} in {out}")
+        for path, n in result.files.items():
+            click.echo(f"  {path.name}  {_plural(n, 'row')}")
         if result.skipped:
             click.echo(f"no rows in the range (no file): {', '.join(result.skipped)}")
     else:
-        click.echo(f"wrote {_plural(result.rows, 'row')} to {plan.out}")
+        click.echo(f"wrote {rows} to {out}")
 
 
 def _export_many(
@@ -611,30 +634,10 @@ def _export_many(
     pats = _patterns(patterns)
     with usage_errors(ValueError):
         rs.candidates(pats)
-    if wide:
-        if index is None and timeline is None:
-            known = ", ".join(rs.timeline_kinds()) or "none"
-            raise click.UsageError(f"--wide needs --index TIMELINE; the recordings have: {known}")
-        if index is not None and timeline is not None and index != timeline:
-            raise click.UsageError(f"--timeline {timeline} differs from --index {index}; give only --index")
-        _check_bounds(rs, index or timeline, start, end, "--index")
-    else:
-        _check_bounds(rs, timeline, start, end, "--timeline")
+    options = _export_options(rs, timeline, start, end, wide, index, fill, rate, force)
     try:
         with usage_errors(ValueError):
-            plan = plan_export_many(
-                rs,
-                out,
-                entities=pats,
-                timeline=None if wide else timeline,
-                start=start,
-                end=end,
-                wide=wide,
-                index=(index or timeline) if wide else None,
-                fill=None if fill == "none" else fill,
-                sample=rate,
-                overwrite=force,
-            )
+            plan = plan_export_many(rs, out, entities=pats, **options)
             label = f"exporting {human_size(plan.total_bytes)} from {_plural(len(plan.plans), 'recording')}"
             with progress_bar(label, plan.total_bytes) as update:
                 result = plan.run(update)
@@ -642,16 +645,7 @@ def _export_many(
         fail(f"{exc.path} exists (pass --force to overwrite it)")
     finally:
         rs.close()
-    source = f"{_plural(len(plan.plans), 'recording')}"
-    if plan.directory:
-        files = _plural(len(result.files), "file")
-        click.echo(f"wrote {_plural(result.rows, 'row')} of {source} to {files} in {plan.out}")
-        for path, rows in result.files.items():
-            click.echo(f"  {path.name}  {_plural(rows, 'row')}")
-        if result.skipped:
-            click.echo(f"no rows in the range (no file): {', '.join(result.skipped)}")
-    else:
-        click.echo(f"wrote {_plural(result.rows, 'row')} of {source} to {plan.out}")
+    _report_export(result, plan.out, plan.directory, _plural(len(plan.plans), "recording"))
 
 
 # --- sql -------------------------------------------------------------------------------------------
@@ -851,14 +845,19 @@ def _many_chunk_table(rs: RecordingSet) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+def _write_output(frame: pl.DataFrame, out: str, force: bool) -> None:
+    """Write a table to the file -o names (its suffix picks the format) and say so."""
+    try:
+        with usage_errors(ExportError):
+            write_frame(frame, out, overwrite=force)
+    except OutputExistsError as exc:
+        fail(f"{exc.path} exists (pass --force to overwrite it)")
+    click.echo(f"wrote {_plural(frame.height, 'row')} to {out}")
+
+
 def _sql_output(result: pl.DataFrame, fmt: str | None, out: str | None, force: bool) -> None:
     if out is not None:
-        try:
-            with usage_errors(ExportError):
-                write_frame(result, out, overwrite=force)
-        except OutputExistsError as exc:
-            fail(f"{exc.path} exists (pass --force to overwrite it)")
-        click.echo(f"wrote {_plural(result.height, 'row')} to {out}")
+        _write_output(result, out, force)
         return
     fmt = fmt or "table"
     if fmt == "table":
@@ -942,12 +941,7 @@ def catalog(
         # CSV has no durations: ISO 8601 text (PT0.29S), as JSON writes them.
         frame = frame.with_columns(pl.col(pl.Duration).dt.to_string("iso"))
     if out is not None:
-        try:
-            with usage_errors(ExportError):
-                write_frame(frame, out, overwrite=force)
-        except OutputExistsError as exc:
-            fail(f"{exc.path} exists (pass --force to overwrite it)")
-        click.echo(f"wrote {_plural(frame.height, 'row')} to {out}")
+        _write_output(frame, out, force)
         return
     fmt = fmt or "table"
     if fmt == "csv":

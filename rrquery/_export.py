@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -55,6 +55,7 @@ from ._recording import Recording
 from ._timebounds import TimeValue
 
 if TYPE_CHECKING:
+    from ._export_many import ManyExportPlan
     from ._many import RecordingSet
 
 __all__ = [
@@ -359,14 +360,65 @@ def write_frame(frame: pl.DataFrame, out: str | os.PathLike[str], *, overwrite: 
         raise ExportError(f"{path}: expected a file name ending in one of {', '.join(FORMATS)}")
     _check_target(path, overwrite)
     check_text_format(dict(frame.schema), fmt)
-    sink = _Sink(path, fmt, dict(frame.schema))
+    write_frames(path, fmt, dict(frame.schema), [frame])
+    return path
+
+
+def write_frames(
+    path: Path, fmt: str, schema: dict[str, pl.DataType], frames: Iterable[pl.DataFrame], *, keep_empty: bool = True
+) -> int:
+    """Write ``frames`` to one file, renamed into place only when all are written; returns the rows.
+
+    With ``keep_empty=False`` a file that would hold no rows is not written (0 is returned).
+    """
+    sink = _Sink(path, fmt, schema)
     try:
-        sink.write(frame)
+        for frame in frames:
+            sink.write(frame)
+        if not keep_empty and sink.rows == 0:
+            sink.discard()
+            return 0
         sink.commit()
     except BaseException:
+        # Nothing half-written is left behind, whatever stopped the export.
         sink.discard()
         raise
-    return path
+    return sink.rows
+
+
+def progress_steps(progress: Progress | None, total: int) -> Callable[[int], None]:
+    """Report 0 of ``total`` now; the function returned adds ``n`` bytes done and reports again."""
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            # Sizes are estimates: the count never goes past the total it announced.
+            progress(min(done, total), total)
+
+    if progress is not None:
+        progress(0, total)
+    return step
+
+
+def write_directory(
+    plan: ExportPlan | ManyExportPlan, skipped: list[str], frames_of: Callable[[str], Iterable[pl.DataFrame]]
+) -> ExportResult:
+    """A directory export: one Parquet file per entity of ``plan``, none for an entity without rows.
+
+    ``skipped`` lists the matched entities already known to have no rows in the range.
+    """
+    plan.out.mkdir(parents=True, exist_ok=True)
+    files: dict[Path, int] = {}
+    for entity in plan.entities:
+        path = plan.targets[entity]
+        rows = write_frames(path, "parquet", plan.schemas[entity], frames_of(entity), keep_empty=False)
+        if rows:
+            files[path] = rows
+        else:
+            skipped.append(entity)
+    return ExportResult("parquet", files, tuple(sorted(skipped)))
 
 
 def _check_target(path: Path, overwrite: bool) -> None:
@@ -374,6 +426,19 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(2, "directory does not exist", str(path.parent))
+
+
+def directory_targets(path: Path, entities: Sequence[str], overwrite: bool) -> dict[str, Path]:
+    """The file of each entity in a directory export, checked before anything is written."""
+    names = _file_names(entities)
+    targets = {e: path / names[e] for e in entities}
+    if path.exists() and not path.is_dir():
+        raise ExportError(f"{path} exists and is not a directory")
+    if not overwrite:
+        for target in targets.values():
+            if target.exists():
+                raise OutputExistsError(target)
+    return targets
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -455,50 +520,20 @@ class ExportPlan:
 
     def run(self, progress: Progress | None = None) -> ExportResult:
         """Write the files; ``progress(done, total)`` is called after each group of chunks."""
-        done = 0
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(min(done, self.total_bytes), self.total_bytes)
-
-        if progress is not None:
-            progress(0, self.total_bytes)
+        step = progress_steps(progress, self.total_bytes)
         if self.wide is not None:
             return self._run_wide(step)
         if self.directory:
-            self.out.mkdir(parents=True, exist_ok=True)
-            files: dict[Path, int] = {}
             skipped = [e for e in self.matched if e not in self.pieces]
-            for entity in self.entities:
-                path = self.targets[entity]
-                rows = self._write([entity], path, self.schemas[entity], step)
-                if rows:
-                    files[path] = rows
-                else:
-                    skipped.append(entity)
-            return ExportResult("parquet", files, tuple(sorted(skipped)))
-        rows = self._write(self.entities, self.out, self.schema, step)
+            return write_directory(self, skipped, lambda entity: self._frames([entity], step))
+        rows = write_frames(self.out, self.format, self.schema, self._frames(self.entities, step))
         return ExportResult(self.format, {self.out: rows})
 
-    def _write(
-        self, entities: Sequence[str], path: Path, schema: dict[str, pl.DataType], step: Callable[[int], None]
-    ) -> int:
-        sink = _Sink(path, "parquet" if self.directory else self.format, schema)
-        try:
-            for entity in entities:
-                for piece in self.pieces.get(entity, []):
-                    sink.write(self._piece_frame(piece))
-                    step(piece.nbytes)
-            if self.directory and sink.rows == 0:
-                sink.discard()
-                return 0
-            sink.commit()
-        except BaseException:
-            sink.discard()
-            raise
-        return sink.rows
+    def _frames(self, entities: Sequence[str], step: Callable[[int], None]) -> Iterator[pl.DataFrame]:
+        for entity in entities:
+            for piece in self.pieces.get(entity, []):
+                yield self._piece_frame(piece)
+                step(piece.nbytes)
 
     def _piece_frame(self, piece: _Piece) -> pl.DataFrame:
         frame = concat_frames(self.rec.frames(piece.infos), {})
@@ -519,13 +554,7 @@ class ExportPlan:
         frame = self.rec.dataset(columns=self.entities, **self.wide)
         step(self.total_bytes)
         check_text_format(dict(frame.schema), self.format)
-        sink = _Sink(self.out, self.format, dict(frame.schema))
-        try:
-            sink.write(frame)
-            sink.commit()
-        except BaseException:
-            sink.discard()
-            raise
+        write_frames(self.out, self.format, dict(frame.schema), [frame])
         return ExportResult(self.format, {self.out: frame.height})
 
 
@@ -545,13 +574,16 @@ def _match(rec: Recording, patterns: Sequence[str]) -> list[str]:
     return sorted(out)
 
 
-def _union_schema(rec: Recording, schemas: Sequence[dict[str, pl.DataType]]) -> dict[str, pl.DataType]:
+def union_schema(
+    timelines: Mapping[str, TimelineKind], schemas: Sequence[dict[str, pl.DataType]]
+) -> dict[str, pl.DataType]:
+    """The columns of every schema in export order (types widened where they differ)."""
     empties = [pl.DataFrame(schema=schema) for schema in schemas]
     if not empties:
         base: dict[str, pl.DataType] = {ENTITY: pl.String(), ROW_ID: pl.UInt64()}
         return base
     merged = empties[0] if len(empties) == 1 else pl.concat(empties, how="diagonal_relaxed")
-    return dict(order_columns(merged, rec._timelines).schema)
+    return dict(order_columns(merged, timelines).schema)
 
 
 def plan_export(
@@ -627,17 +659,10 @@ def plan_export(
     plan.schemas = {e: rec.schema(e) for e in matched}
 
     if plan.directory:
-        names = _file_names(plan.entities)
-        plan.targets = {e: path / names[e] for e in plan.entities}
-        if path.exists() and not path.is_dir():
-            raise ExportError(f"{path} exists and is not a directory")
-        if not overwrite:
-            for target in plan.targets.values():
-                if target.exists():
-                    raise OutputExistsError(target)
+        plan.targets = directory_targets(path, plan.entities, overwrite)
     else:
         _check_target(path, overwrite)
-        plan.schema = _union_schema(rec, list(plan.schemas.values()))
+        plan.schema = union_schema(rec._timelines, list(plan.schemas.values()))
         owners: dict[str, str] = {}
         for e, schema in plan.schemas.items():
             for col in schema:
@@ -725,22 +750,22 @@ def export(
     from ._export_many import plan_export_many
     from ._many import RecordingSet, is_many, open_many
 
+    # One set of arguments for either planner: the many-recording one plans each recording with them.
+    options: dict[str, Any] = {
+        "entities": entities,
+        "timeline": timeline,
+        "start": start,
+        "end": end,
+        "wide": wide,
+        "index": index,
+        "fill": fill,
+        "sample": sample,
+        "overwrite": overwrite,
+    }
     if isinstance(rec_or_path, RecordingSet) or (not isinstance(rec_or_path, Recording) and is_many(rec_or_path)):
         rs = rec_or_path if isinstance(rec_or_path, RecordingSet) else open_many(rec_or_path)  # type: ignore[arg-type]
         try:
-            return plan_export_many(
-                rs,
-                out,
-                entities=entities,
-                timeline=timeline,
-                start=start,
-                end=end,
-                wide=wide,
-                index=index,
-                fill=fill,
-                sample=sample,
-                overwrite=overwrite,
-            ).run(progress)
+            return plan_export_many(rs, out, **options).run(progress)
         finally:
             if rs is not rec_or_path:
                 rs.close()
@@ -749,20 +774,7 @@ def export(
     owned = not isinstance(rec_or_path, Recording)
     rec = Recording(rec_or_path) if not isinstance(rec_or_path, Recording) else rec_or_path
     try:
-        plan = plan_export(
-            rec,
-            out,
-            entities=entities,
-            timeline=timeline,
-            start=start,
-            end=end,
-            wide=wide,
-            index=index,
-            fill=fill,
-            sample=sample,
-            overwrite=overwrite,
-        )
-        return plan.run(progress)
+        return plan_export(rec, out, **options).run(progress)
     finally:
         if owned:
             rec.close()

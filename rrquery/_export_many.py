@@ -23,17 +23,19 @@ from ._export import (
     ExportError,
     ExportPlan,
     ExportResult,
-    OutputExistsError,
     Progress,
     _check_target,
-    _file_names,
-    _Sink,
     check_text_format,
+    directory_targets,
     output_format,
     plan_export,
+    progress_steps,
+    union_schema,
+    write_directory,
+    write_frames,
 )
-from ._frames import ENTITY, ROW_ID, order_columns, timeline_dtype
-from ._many import APPLICATION_ID, RECORDING_ID, Member, RecordingSet
+from ._frames import ENTITY, ROW_ID, timeline_dtype
+from ._many import APPLICATION_ID, RECORDING_ID, Member, RecordingSet, with_ids
 from ._timebounds import TimeValue
 
 __all__ = ["ManyExportPlan", "plan_export_many"]
@@ -42,17 +44,12 @@ _IDS: dict[str, pl.DataType] = {APPLICATION_ID: pl.String(), RECORDING_ID: pl.St
 
 
 def _ids(frame: pl.DataFrame, m: Member) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.lit(m.summary.application_id, dtype=pl.String).alias(APPLICATION_ID),
-        pl.lit(m.summary.recording_id, dtype=pl.String).alias(RECORDING_ID),
-    )
+    return with_ids(frame, m.summary.application_id, m.summary.recording_id)
 
 
 def _union(rs: RecordingSet, schemas: Sequence[dict[str, pl.DataType]]) -> dict[str, pl.DataType]:
     """Ids first, then the columns of every schema in export order (types widened where they differ)."""
-    empties = [pl.DataFrame(schema=s) for s in schemas]
-    merged = empties[0] if len(empties) == 1 else pl.concat(empties, how="diagonal_relaxed")
-    return {**_IDS, **dict(order_columns(merged, rs.timeline_kinds()).schema)}
+    return {**_IDS, **union_schema(rs.timeline_kinds(), schemas)}
 
 
 @dataclass
@@ -74,33 +71,15 @@ class ManyExportPlan:
 
     def run(self, progress: Progress | None = None) -> ExportResult:
         """Write the files; ``progress(done, total)`` is called as chunks are written."""
-        done = 0
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(min(done, self.total_bytes), self.total_bytes)
-
-        if progress is not None:
-            progress(0, self.total_bytes)
+        step = progress_steps(progress, self.total_bytes)
         if self.wide:
-            rows = self._write(self.out, self.format, self.schema, self._wide_frames(step))
+            rows = write_frames(self.out, self.format, self.schema, self._wide_frames(step))
             return ExportResult(self.format, {self.out: rows})
         if not self.directory:
-            rows = self._write(self.out, self.format, self.schema, self._frames(None, step))
+            rows = write_frames(self.out, self.format, self.schema, self._frames(None, step))
             return ExportResult(self.format, {self.out: rows})
-        self.out.mkdir(parents=True, exist_ok=True)
-        files: dict[Path, int] = {}
         skipped = [e for e in self.matched if e not in self.targets]
-        for entity in self.entities:
-            path = self.targets[entity]
-            rows = self._write(path, "parquet", self.schemas[entity], self._frames(entity, step), keep_empty=False)
-            if rows:
-                files[path] = rows
-            else:
-                skipped.append(entity)
-        return ExportResult("parquet", files, tuple(sorted(skipped)))
+        return write_directory(self, skipped, lambda entity: self._frames(entity, step))
 
     def _frames(self, only: str | None, step: Callable[[int], None]) -> Any:
         for m, plan in self.plans:
@@ -122,22 +101,6 @@ class ManyExportPlan:
                 frame = rec.dataset(columns=plan.entities, **plan.wide)
             yield _ids(frame, m)
             step(plan.total_bytes)
-
-    def _write(
-        self, path: Path, fmt: str, schema: dict[str, pl.DataType], frames: Any, *, keep_empty: bool = True
-    ) -> int:
-        sink = _Sink(path, fmt, schema)
-        try:
-            for frame in frames:
-                sink.write(frame)
-            if not keep_empty and sink.rows == 0:
-                sink.discard()
-                return 0
-            sink.commit()
-        except BaseException:
-            sink.discard()
-            raise
-        return sink.rows
 
 
 def plan_export_many(
@@ -211,16 +174,9 @@ def plan_export_many(
     if result.directory:
         result.entities = sorted({e for _, p in plans for e in p.entities})
         result.matched = sorted({e for _, p in plans for e in p.matched})
-        names = _file_names(result.entities)
-        result.targets = {e: path / names[e] for e in result.entities}
         for e in result.entities:
             result.schemas[e] = _union(rs, [p.schemas[e] for _, p in plans if e in p.schemas])
-        if path.exists() and not path.is_dir():
-            raise ExportError(f"{path} exists and is not a directory")
-        if not overwrite:
-            for target in result.targets.values():
-                if target.exists():
-                    raise OutputExistsError(target)
+        result.targets = directory_targets(path, result.entities, overwrite)
         return result
     _check_target(path, overwrite)
     if plans:

@@ -38,8 +38,8 @@ from ._catalog import FileProblem, RecordingSummary, catalog_frame, file_key, fi
 from ._dataset import parse_columns
 from ._frames import ENTITY, Window, timeline_dtype
 from ._recording import QueryStats, Recording
-from ._scan import _conform, _prune, _record_groups, predicate_bounds
-from ._timebounds import TimeValue, to_timeline_value
+from ._scan import _conform, _prune, _record_groups, filter_rows, predicate_bounds
+from ._timebounds import TimeValue, timeline_bounds, to_timeline_value
 
 __all__ = [
     "APPLICATION_ID",
@@ -67,6 +67,14 @@ _X = TypeVar("_X")
 
 class SkippedDataWarning(UserWarning):
     """A file, or a damaged chunk record of one, could not be read: its rows are left out."""
+
+
+def with_ids(frame: pl.DataFrame, application_id: str, recording_id: str) -> pl.DataFrame:
+    """``frame`` with the ids of the recording its rows come from (set order: they are moved first later)."""
+    return frame.with_columns(
+        pl.lit(application_id, dtype=pl.String).alias(APPLICATION_ID),
+        pl.lit(recording_id, dtype=pl.String).alias(RECORDING_ID),
+    )
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -252,12 +260,7 @@ class RecordingSet:
         return kind
 
     def bounds(self, timeline: str, start: TimeValue, end: TimeValue) -> tuple[int | None, int | None]:
-        kind = self.timeline_kind(timeline)
-        lo = to_timeline_value(start, kind, arg="start", timeline=timeline)
-        hi = to_timeline_value(end, kind, arg="end", timeline=timeline)
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"start ({start!r}) is after end ({end!r})")
-        return lo, hi
+        return timeline_bounds(self.timeline_kind(timeline), timeline, start, end)
 
     def entity_names(self) -> list[str]:
         return sorted({e for m in self.members for e in m.summary.entities})
@@ -739,17 +742,10 @@ class _ManySource:
                         seen = now
                         self.owner._gather_stats()
                         for frame in frames:
-                            frame = frame.with_columns(
-                                pl.lit(m.summary.application_id, dtype=pl.String).alias(APPLICATION_ID),
-                                pl.lit(m.summary.recording_id, dtype=pl.String).alias(RECORDING_ID),
-                            )
+                            frame = with_ids(frame, m.summary.application_id, m.summary.recording_id)
                             frame = _conform(frame, schema)
                             if predicate is not None:
-                                keep = frame.select(predicate).to_series()
-                                if len(keep) != frame.height:
-                                    frame = frame.filter(predicate)
-                                elif not (keep.null_count() == 0 and keep.all()):
-                                    frame = frame.filter(keep)
+                                frame = filter_rows(frame, predicate)
                             frame = frame.select(wanted)
                             if n_rows is not None:
                                 frame = frame.head(n_rows - emitted)

@@ -19,7 +19,7 @@ from rrformat.reader import RrdReader
 
 from ._frames import ENTITY, Window, concat_frames, parts_frames, timeline_dtype, window
 from ._read import PARALLEL_MIN_BYTES, decode_record, parallel_map
-from ._timebounds import TimeValue, to_timeline_value
+from ._timebounds import TimeValue, timeline_bounds
 
 __all__ = ["Recording", "QueryStats", "TruncatedRecordingWarning", "chunk_parts", "open", "rows_of"]
 
@@ -321,12 +321,7 @@ class Recording:
 
     # --- queries ---------------------------------------------------------------------------
     def bounds(self, timeline: str, start: TimeValue, end: TimeValue) -> tuple[int | None, int | None]:
-        kind = self.timeline_kind(timeline)
-        lo = to_timeline_value(start, kind, arg="start", timeline=timeline)
-        hi = to_timeline_value(end, kind, arg="end", timeline=timeline)
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"start ({start!r}) is after end ({end!r})")
-        return lo, hi
+        return timeline_bounds(self.timeline_kind(timeline), timeline, start, end)
 
     def range(
         self,

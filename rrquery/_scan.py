@@ -266,12 +266,7 @@ def scan(
             for frame in frames:
                 frame = _conform(frame, schema)
                 if predicate is not None:
-                    # The window usually applied the predicate already: skip the copy then.
-                    keep = frame.select(predicate).to_series()
-                    if len(keep) != frame.height:  # a scalar predicate (pl.lit(False)): let filter broadcast it
-                        frame = frame.filter(predicate)
-                    elif not (keep.null_count() == 0 and keep.all()):
-                        frame = frame.filter(keep)
+                    frame = filter_rows(frame, predicate)
                 if frame.columns != wanted:
                     frame = frame.select(wanted)
                 if n_rows is not None:
@@ -283,6 +278,17 @@ def scan(
                     return
 
     return register_io_source(source, schema=schema, explain_name="rrd", explain_detail=rec.path)
+
+
+def filter_rows(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
+    """The rows of ``frame`` where ``predicate`` holds."""
+    # The window usually applied the predicate already: skip the copy then.
+    keep = frame.select(predicate).to_series()
+    if len(keep) != frame.height:  # a scalar predicate (pl.lit(False)): let filter broadcast it
+        return frame.filter(predicate)
+    if not (keep.null_count() == 0 and keep.all()):
+        return frame.filter(keep)
+    return frame
 
 
 def _record_groups(chosen: list[ChunkInfo], *, first: int = 1) -> Iterator[list[ChunkInfo]]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from rrformat.chunk import TimelineKind
 
-__all__ = ["TimeValue", "to_timeline_value"]
+__all__ = ["TimeValue", "timeline_bounds", "to_timeline_value"]
 
 TimeValue = int | float | str | dt.datetime | np.integer[Any] | np.datetime64 | None
 """A bound: an int (sequence number, or nanoseconds on a time timeline), float seconds,
@@ -56,6 +56,17 @@ def to_timeline_value(value: Any, kind: TimelineKind, *, arg: str, timeline: str
             ) from None
         return _datetime_ns(parsed)
     raise ValueError(f"{arg}: expected a number, an ISO-8601 time or a datetime, got {type(value).__name__}")
+
+
+def timeline_bounds(
+    kind: TimelineKind, timeline: str, start: TimeValue, end: TimeValue
+) -> tuple[int | None, int | None]:
+    """Both bounds of a range on ``timeline`` as stored values; ``ValueError`` if ``start`` is after ``end``."""
+    lo = to_timeline_value(start, kind, arg="start", timeline=timeline)
+    hi = to_timeline_value(end, kind, arg="end", timeline=timeline)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"start ({start!r}) is after end ({end!r})")
+    return lo, hi
 
 
 def _datetime_ns(value: dt.datetime) -> int:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ from rrformat.chunk import ChunkInfo, TimelineKind, timeline_kind_of
 from rrformat.errors import RrdError
 
 from ._frames import ENTITY, ROW_ID, Window, timeline_dtype
-from ._many import APPLICATION_ID, RECORDING_ID, SkippedDataWarning, _supertype, open_many
+from ._many import APPLICATION_ID, RECORDING_ID, SkippedDataWarning, _supertype, open_many, with_ids
 from ._numpy import tensors_of
 from ._read import decode_record
 from ._recording import Recording, chunk_parts
@@ -129,11 +129,12 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.select(list(schema))
 
 
-def _with_ids(frame: pl.DataFrame, application_id: str, recording_id: str) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.lit(application_id, dtype=pl.String).alias(APPLICATION_ID),
-        pl.lit(recording_id, dtype=pl.String).alias(RECORDING_ID),
-    )
+def _read(source: Datasource, default_tasks: Callable[[], int], read_args: dict[str, Any]) -> ray.data.Dataset:
+    """``ray.data.read_datasource``, with ``default_tasks()`` read tasks unless the caller chose a number."""
+    if "override_num_blocks" not in read_args and "parallelism" not in read_args:
+        read_args["override_num_blocks"] = default_tasks()
+    dataset: ray.data.Dataset = ray.data.read_datasource(source, **read_args)
+    return dataset
 
 
 def _skipped(on_error: str, message: str, exc: BaseException) -> None:
@@ -510,10 +511,7 @@ def read_rrd(
         tensors=tensors,
         on_error=on_error,
     )
-    if "override_num_blocks" not in read_args and "parallelism" not in read_args:
-        read_args["override_num_blocks"] = _default_tasks(source.records)
-    dataset: ray.data.Dataset = ray.data.read_datasource(source, **read_args)
-    return dataset
+    return _read(source, lambda: _default_tasks(source.records), read_args)
 
 
 # --- the dataset view -------------------------------------------------------------------------------
@@ -552,7 +550,7 @@ def _read_view(task: _ViewTask, spec: _ViewSpec) -> Iterator[pa.Table]:
     except (RrdError, OSError) as exc:
         _skipped(spec.on_error, f"left out {task.path} (recording {task.recording_id})", exc)
         return
-    frame = _conform(_with_ids(frame, task.application_id, task.recording_id), spec.schema)
+    frame = _conform(with_ids(frame, task.application_id, task.recording_id), spec.schema)
     block = _to_block(frame, spec.tensors)
     if block.num_rows:
         yield block
@@ -689,8 +687,5 @@ def read_dataset(
         tensors=tensors,
         on_error=on_error,
     )
-    if "override_num_blocks" not in read_args and "parallelism" not in read_args:
-        # One task per recording, as planned: more blocks asked for would split them.
-        read_args["override_num_blocks"] = max(1, len(source.tasks))
-    dataset: ray.data.Dataset = ray.data.read_datasource(source, **read_args)
-    return dataset
+    # One task per recording, as planned: more blocks asked for would split them.
+    return _read(source, lambda: max(1, len(source.tasks)), read_args)
