@@ -118,6 +118,12 @@ def disconnect(*, recording: RecordingStream | None = None) -> None:
 def connect(addr: str | None = None, *, recording: RecordingStream | None = None) -> None:
     """Stream the recording to a viewer listening on TCP (``rrview --listen``), besides any file.
 
+    Data logged before the call is sent too. The program is never held up by the viewer:
+    at most 64 MiB (``RRKIT_TCP_BUFFER``) wait for a slow or absent one, beyond which the
+    oldest unsent data is dropped with one warning; a file given to ``save`` keeps
+    everything. An unreachable viewer is a warning and the connection is retried every
+    second, so a viewer started (or restarted) later gets data from the next flush on.
+
     Parameters
     ----------
     addr
