@@ -499,8 +499,9 @@ class LiveServer:
                     drop_at_latency=self.drop_at_latency,
                     bound_process=self.bound_process,
                 )
-                self.sources[info.recording_id] = source
+                # New first: whoever sees it in ``sources`` then finds it in take_new().
                 self._new.append(source)
+                self.sources[info.recording_id] = source
                 if self.save is not None:
                     path = self._save_path(len(self._savers))
                     try:
