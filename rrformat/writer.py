@@ -105,7 +105,7 @@ def _codec(level: int) -> pa.Codec:
 
 @dataclass(slots=True)
 class _Encoded:
-    body: bytes | pa.Buffer
+    body: bytes | memoryview | pa.Buffer
     raw_size: int
     crc: int
     flags: int
@@ -661,10 +661,7 @@ class RrdWriter:
             batch = concat_batches(c.batch for c in group)
         entries = _entries(group, batch, rows)
         start = sum(e["rows"] for e in entries)
-        last_ids = [e["row_ids"][1] for e in entries if e["row_ids"][1] is not None]
-        if last_ids:
-            rec = group[0].recording
-            self._next_row_id[rec] = max(self.next_row_id(rec), max(last_ids) + 1)
+        self._note_row_ids(group[0].recording, entries)
         meta: dict[str, Any] = {
             "schema": schema_id,
             "recording": group[0].recording,
@@ -684,6 +681,34 @@ class RrdWriter:
             job = _encode(batch, self.compression, self.level)
         self._pending.append((job, meta))
         self._drain(self._max_pending)
+
+    def write_encoded(
+        self,
+        meta: dict[str, Any],
+        body: bytes | memoryview,
+        *,
+        schema: pa.Schema,
+        flags: int,
+        body_crc: int | None = None,
+        recording: int = 0,
+    ) -> None:
+        """Write a chunk record that was encoded elsewhere (a stream being saved), as it is.
+
+        The body is neither decoded nor compressed again; only the schema id and the
+        recording in its ``meta`` become this file's (schema ids are local to a stream).
+        """
+        with self._lock:
+            self._check_open()
+            meta = dict(meta, schema=self._schema_id(schema), recording=recording)
+            self._note_row_ids(recording, meta["chunks"])
+            crc = body_crc if body_crc is not None else zlib.crc32(body)
+            self._pending.append((_Encoded(body, int(meta["raw"]), crc, flags & fr.FLAG_BODY_ZSTD), meta))
+            self._drain(self._max_pending)
+
+    def _note_row_ids(self, recording: int, entries: Sequence[dict[str, Any]]) -> None:
+        last_ids = [e["row_ids"][1] for e in entries if e["row_ids"][1] is not None]
+        if last_ids:
+            self._next_row_id[recording] = max(self.next_row_id(recording), max(last_ids) + 1)
 
     def _drain(self, keep: int) -> None:
         """Write finished records in order until at most ``keep`` are pending."""

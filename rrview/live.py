@@ -259,82 +259,42 @@ class LiveSource:
 class _Saver:
     """Writes one live recording's records, as they arrive, to an .rrd file (``--save``).
 
-    Records are copied without decoding (bodies stay as they were compressed); only the
-    meta is rewritten, because schema ids are renumbered for the file: several
+    Records are copied without decoding (bodies stay as they were compressed, see
+    :meth:`RrdWriter.write_encoded`); schema ids are the file's own, since several
     connections of one recording (a reconnect) may each number their schemas.
     """
 
-    def __init__(self, path: str, header: dict[str, Any], info: RecordingInfo) -> None:
+    def __init__(self, path: str, info: RecordingInfo) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed in close()
-        self._offset = 0
-        self._schemas: dict[bytes, int] = {}
-        self._write([fr.pack_preamble()])
-        self._record(fr.RecordKind.HEADER, dict(header))
-        self._record(
-            fr.RecordKind.RECORDING,
-            RecordingInfo(0, info.application_id, info.recording_id, info.start_time_ns).to_json(),
+        self._writer = RrdWriter(
+            path,
+            application_id=info.application_id,
+            recording_id=info.recording_id,
+            start_time_ns=info.start_time_ns,
+            overwrite=True,
+            threads=0,
         )
         self.failed: str | None = None
-        self._closed = False
 
-    def _write(self, pieces: list[bytes | memoryview]) -> None:
-        for p in pieces:
-            self._file.write(p)
-            self._offset += len(p)
-
-    def _record(
-        self,
-        kind: fr.RecordKind,
-        meta: dict[str, Any],
-        body: bytes = b"",
-        *,
-        flags: int = 0,
-        body_crc: int | None = None,
-    ) -> None:
-        self._write(fr.pack_record(kind, meta, body, flags=flags, record_offset=self._offset, body_crc=body_crc))
-
-    def schema_id(self, schema_bytes: bytes) -> int:
-        with self._lock:
-            sid = self._schemas.get(schema_bytes)
-            if sid is None:
-                sid = self._schemas[schema_bytes] = len(self._schemas)
-                self._guarded(lambda: self._record(fr.RecordKind.SCHEMA, {"schema": sid}, schema_bytes))
-            return sid
-
-    def chunk(self, record: StreamRecord, schema_id: int) -> None:
-        meta = dict(record.meta, schema=schema_id, recording=0)
-        with self._lock:
-            self._guarded(
-                lambda: self._record(
-                    fr.RecordKind.CHUNK,
-                    meta,
-                    record.body,
-                    flags=record.flags & fr.FLAG_BODY_ZSTD,
-                    body_crc=record.body_crc,
-                )
-            )
-
-    def _guarded(self, write: Any) -> None:
-        if self.failed is not None or self._closed:
+    def chunk(self, record: StreamRecord, schema: pa.Schema) -> None:
+        if self.failed is not None:
             return
         try:
-            write()
-        except OSError as exc:
+            self._writer.write_encoded(
+                record.meta, record.body, schema=schema, flags=record.flags, body_crc=record.body_crc
+            )
+        except (OSError, RrdError) as exc:
             self.failed = str(exc)
             log.warning("rrview: saving to %s failed (%s); the file is readable up to here", self.path, exc)
+        except ValueError:  # closed while a connection was still copying its last record
+            pass
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._file.close()
-        if self.failed is None:
-            # The footer makes the file open at once; a crash before this leaves a file read by a scan.
-            try:
-                RrdWriter.append(self.path).close()
-            except (RrdError, OSError) as exc:
-                log.warning("rrview: could not finish %s (%s); it is readable by a scan", self.path, exc)
+        # The footer makes the file open at once; a crash before this leaves a file read by a scan.
+        try:
+            self._writer.close()
+        except (RrdError, OSError) as exc:
+            log.warning("rrview: could not finish %s (%s); it is readable by a scan", self.path, exc)
 
 
 class LiveServer:
@@ -443,9 +403,8 @@ class LiveServer:
         reader = StreamReader(read_into=conn.recv_into, name=name, max_record_bytes=self.max_record_bytes)
         reader.read_preamble()
         header: dict[str, Any] = {}
-        schemas: dict[int, tuple[pa.Schema, bytes]] = {}
+        schemas: dict[int, pa.Schema] = {}
         recordings: dict[int, LiveSource] = {}
-        saved_ids: dict[tuple[str, int], int] = {}
         while True:
             rec = reader.next_record()
             if rec is None:
@@ -467,11 +426,11 @@ class LiveServer:
                     schema = pa.ipc.read_schema(pa.py_buffer(rec.body))
                 except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
                     raise ProtocolError(f"bad schema record: {exc}", path=name) from exc
-                schemas[sid] = (schema, bytes(rec.body))
+                schemas[sid] = schema
             elif kind == fr.RecordKind.CHUNK:
                 try:
                     source = recordings[int(rec.meta["recording"])]
-                    schema, schema_bytes = schemas[int(rec.meta["schema"])]
+                    schema = schemas[int(rec.meta["schema"])]
                     entries_from_meta(rec.meta, 0, rec.size)  # a malformed index is refused here, not in the GUI
                 except (KeyError, TypeError, ValueError) as exc:
                     raise ProtocolError(
@@ -479,11 +438,7 @@ class LiveServer:
                     ) from exc
                 saver = self._savers.get(source.recording_id)
                 if saver is not None:
-                    key = (source.recording_id, int(rec.meta["schema"]))
-                    file_sid = saved_ids.get(key)
-                    if file_sid is None:
-                        file_sid = saved_ids[key] = saver.schema_id(schema_bytes)
-                    saver.chunk(rec, file_sid)
+                    saver.chunk(rec, schema)
                 source.put(rec, schema)
             # Footers, trailers (a file piped into the port) and unknown kinds carry nothing new.
 
@@ -505,7 +460,7 @@ class LiveServer:
                 if self.save is not None:
                     path = self._save_path(len(self._savers))
                     try:
-                        self._savers[info.recording_id] = _Saver(path, header, info)
+                        self._savers[info.recording_id] = _Saver(path, info)
                         self.saved[info.recording_id] = path
                         self._event(f"saving {info.application_id} ({info.recording_id}) to {path}")
                     except OSError as exc:
