@@ -904,9 +904,7 @@ def _fly_camera(app: Any) -> Any:
     timer = fly.Timer
     fly.Timer = functools.partial(timer, app=app)
     try:
-        cam = fly.FlyCamera(fov=60.0)
-        cam.depth_value = DEPTH_RATIO
-        return cam
+        return fly.FlyCamera(fov=60.0)
     finally:
         fly.Timer = timer
 
@@ -947,8 +945,7 @@ class Scene3D:
         self.viewbox = (parent if parent is not None else self.canvas.central_widget).add_view()
         self.camera_mode: Literal["turntable", "fly"] = "turntable"
         self.up = self._up(None, None)
-        self.viewbox.camera = scene.TurntableCamera(up=self.up, fov=45.0, elevation=30.0, azimuth=30.0)
-        self.viewbox.camera.depth_value = DEPTH_RATIO
+        self._use_camera(scene.TurntableCamera(up=self.up, fov=45.0, elevation=30.0, azimuth=30.0))
         self.notes: list[str] = []
         self.timeline: str | None = None
         self.time: int | None = None
@@ -1221,15 +1218,18 @@ class Scene3D:
                 return
             cam.scale_factor = max(cam.scale_factor * need / fill, floor)
 
+    def _use_camera(self, camera: Any) -> None:
+        camera.depth_value = DEPTH_RATIO
+        self.viewbox.camera = camera
+
     def set_camera_mode(self, mode: Literal["turntable", "fly"]) -> None:
         """Orbit around the scene ("turntable") or move through it ("fly": WASD keys and mouse)."""
         if mode == self.camera_mode:
             return
         if mode == "turntable":
-            self.viewbox.camera = scene.TurntableCamera(up=self.up, fov=45.0)
-            self.viewbox.camera.depth_value = DEPTH_RATIO
+            self._use_camera(scene.TurntableCamera(up=self.up, fov=45.0))
         elif mode == "fly":
-            self.viewbox.camera = _fly_camera(self.canvas.app)
+            self._use_camera(_fly_camera(self.canvas.app))
         else:
             raise ValueError(f"camera mode {mode!r}: expected 'turntable' or 'fly'")
         self.camera_mode = mode
