@@ -12,11 +12,12 @@ import struct
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import wait_for
 
 import rrformat as rr
 from rrformat import _framing as fr
@@ -24,14 +25,6 @@ from rrformat._sinks import parse_address
 from rrformat.stream import ProtocolError, StreamReader
 from rrview.live import LiveServer, LiveSource, parse_duration
 from rrview.model import ViewerModel
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -12,17 +12,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from waiting import wait_for
 
 pytest.importorskip("PyQt6")
 pytest.importorskip("vispy")
 
-from PyQt6 import QtCore
 
 import rrformat as rr
 from rrview.live import LiveServer
@@ -44,14 +43,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def viewer(*args: str) -> subprocess.Popen[bytes]:
@@ -107,7 +98,7 @@ def test_sdk_process_streams_1000_frames_to_a_listening_viewer_that_saves_them(t
     saved = tmp_path / "saved.rrd"
     proc = viewer("--listen", f"127.0.0.1:{port}", "--save", str(saved))
     try:
-        wait_for(lambda: listening(port), what="the viewer to listen")
+        wait_for(lambda: listening(port), 30.0, "the viewer to listen")
         run_sdk(sdk_script(tmp_path, STREAMER), str(port), "1000", str(tmp_path / "sdk.rrd"))
         time.sleep(0.5)
     finally:
@@ -142,7 +133,7 @@ def test_killing_the_viewer_mid_stream_does_not_hold_up_the_robot(tmp_path: Path
         """,
     )
     try:
-        wait_for(lambda: listening(port), what="the viewer to listen")
+        wait_for(lambda: listening(port), 30.0, "the viewer to listen")
         robot = subprocess.Popen(
             [sys.executable, str(script), str(port), str(tmp_path / "robot.rrd")],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -209,7 +200,7 @@ def test_memory_stays_under_the_limit_while_2gb_stream_through(tmp_path: Path) -
         """,
     )
     try:
-        wait_for(lambda: listening(port), what="the viewer to listen")
+        wait_for(lambda: listening(port), 30.0, "the viewer to listen")
         done = run_sdk(script, str(port), timeout=240)
         time.sleep(1.0)
         status = Path(f"/proc/{proc.pid}/status").read_text()
@@ -222,19 +213,7 @@ def test_memory_stays_under_the_limit_while_2gb_stream_through(tmp_path: Path) -
     assert peak_kb * 1024 < limit_mb * 1_000_000, f"peak {peak_kb / 1000:.0f} MB over the {limit_mb} MB limit"
 
 
-# --- the window, in this process --------------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
+# --- the window, in this process (the `window` fixture: conftest.py) -------------------------------------------
 def test_window_listening_opens_a_tab_per_recording_and_follows_new_data(
     window: MainWindow, qtbot: Any
 ) -> None:

@@ -14,13 +14,13 @@ import pickle
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from waiting import wait_for
 
 import rrformat as rr
 from rrformat import RecordingError, RecordingStream, RecordingWarning, RrdReader, RrdWriter, _batcher
@@ -75,13 +75,6 @@ def entity_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
         for info in sorted(r.chunks, key=lambda c: (c.record_offset, c.row_start)):
             out.setdefault(info.entity, []).extend(r.read_chunk(info).batch.to_pylist())
     return out
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 # --------------------------------------------------------------------------- #

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,6 @@ def write(path: Path, offset: float) -> Path:
         rr.log_points("world/points", np.full((3, 3), offset + i, np.float32), recording=rec)
     rec.disconnect()
     return path
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1200, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def test_recordings_move_between_tabs_and_side_by_side(window: MainWindow, tmp_path: Path, qtbot: Any) -> None:

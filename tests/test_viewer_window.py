@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,19 +76,6 @@ def write_robot(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def robot_rrd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_robot(tmp_path_factory.mktemp("rec") / "robot.rrd")
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    if w.error_box is not None:
-        w.error_box.close()
 
 
 def open_pane(window: MainWindow, path: Path) -> RecordingPane:
