@@ -13,7 +13,7 @@ import errno
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,7 +30,7 @@ __all__ = [
     "EXIT_TRUNCATED",
     "ErrorHandlingGroup",
     "RrdFile",
-    "Size",
+    "ParsedValue",
     "check_distinct",
     "check_output",
     "human_size",
@@ -170,16 +170,25 @@ class RrdFile(click.ParamType):  # type: ignore[type-arg]  # generic only since 
         return path
 
 
-class Size(click.ParamType):  # type: ignore[type-arg]
-    """A byte count: ``1000000``, ``512KB``, ``4MiB``, ``1.5GiB`` (KB = 1000 bytes, KiB = 1024)."""
+class ParsedValue(click.ParamType):  # type: ignore[type-arg]
+    """An option value read from text by ``parse``, whose ``ValueError`` names the accepted forms.
 
-    name = "size"
+    A value that is not text (an option's default) is taken as it is.
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
+    Examples
+    --------
+    >>> size = ParsedValue("size", parse_size)  # 1000000, 512KB, 4MiB, 1.5GiB
+    """
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name = name
+        self._parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
             return value
         try:
-            return parse_size(str(value))
+            return self._parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 

@@ -35,11 +35,12 @@ from ._common import (
     EXIT_OK,
     EXIT_TRUNCATED,
     ErrorHandlingGroup,
+    ParsedValue,
     RrdFile,
-    Size,
     check_distinct,
     check_output,
     human_size,
+    parse_size,
     progress_bar,
 )
 
@@ -287,7 +288,7 @@ def recover_(src: Path, out: Path, force: bool) -> int:
 @click.option(
     "--chunk-size",
     "chunk_size",
-    type=Size(),
+    type=ParsedValue("size", parse_size),
     default=f"{DEFAULT_CHUNK_BYTES >> 20}MiB",
     show_default=True,
     metavar="SIZE",

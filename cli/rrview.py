@@ -19,7 +19,17 @@ from typing import Any
 
 import click
 
-from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RrdFile, _error_line, _one_line, fail, usage_errors
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ParsedValue,
+    RrdFile,
+    _error_line,
+    _one_line,
+    fail,
+    usage_errors,
+)
 
 __all__ = ["main"]
 
@@ -54,18 +64,10 @@ class _ErrorHandlingCommand(click.Command):
         sys.exit(code)
 
 
-class _MemoryLimit(click.ParamType):  # type: ignore[type-arg]
-    name = "size"
+def _memory_limit(text: str) -> int:
+    from rrview.store import parse_memory_limit  # imported when used: the viewer package is slow to load
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        from rrview.store import parse_memory_limit
-
-        try:
-            return parse_memory_limit(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+    return parse_memory_limit(text)
 
 
 class _PixelSize(click.ParamType):  # type: ignore[type-arg]
@@ -125,18 +127,10 @@ def _screenshot(
     return EXIT_OK
 
 
-class _Duration(click.ParamType):  # type: ignore[type-arg]
-    name = "duration"
+def _duration(text: str) -> float:
+    from rrview.live import parse_duration
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, float):
-            return value
-        from rrview.live import parse_duration
-
-        try:
-            return parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+    return parse_duration(text)
 
 
 def _listen_address(text: str) -> tuple[str, int]:
@@ -202,7 +196,7 @@ def _window(
 @click.argument("files", nargs=-1, type=RrdFile())
 @click.option(
     "--memory-limit",
-    type=_MemoryLimit(),
+    type=ParsedValue("size", _memory_limit),
     default=None,
     metavar="SIZE",
     help="Memory the viewer may use, e.g. 16GB, 500MiB or 50% (of RAM): above it, the oldest "
@@ -238,7 +232,7 @@ def _window(
 )
 @click.option(
     "--drop-at-latency",
-    type=_Duration(),
+    type=ParsedValue("duration", _duration),
     default=None,
     metavar="DURATION",
     help="With --listen: when the viewer falls behind, skip data that waited longer than this "
