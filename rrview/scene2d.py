@@ -33,6 +33,7 @@ from vispy.visuals.transforms import MatrixTransform, NullTransform
 from . import colormaps as cm
 from . import strokes
 from .keypoints import keypoint_classes, keypoint_colors, keypoint_labels, skeleton_segments
+from .layer import Layer
 from .model import Row, ViewerModel, numpy_of
 from .picking import PICK_RADIUS_PX, Pick, best_pick, project, segment_distances
 from .spaces import SpaceView, is_image_shape, world_from_entity
@@ -360,21 +361,16 @@ def _apply2(m: Mat4 | None, pts: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     return out
 
 
-class _Layer2D:
+class _Layer2D(Layer):
     """The visuals of one entity of a 2D view, by role (``image``, ``points``, ``rects``, ``lines``, ``labels``)."""
 
+    owner: Scene2D
+
     def __init__(self, owner: Scene2D, entity: str, kind: str) -> None:
-        self.owner = owner
-        self.entity = entity
-        self.kind = kind
-        self.key: tuple[Any, ...] | None = None
-        self.visuals: dict[str, Any] = {}
-        self.empty: set[str] = set()
-        self.shown = False
+        super().__init__(owner, entity, kind)
         self.draw_order = DEFAULT_DRAW_ORDER.get(kind, 0.0)
         self.extent: tuple[float, float, float, float] | None = None  # xmin, ymin, xmax, ymax (own coordinates)
         self.matrix: Mat4 | None = None  # the 2D transform to the view's coordinates (None: identity)
-        self.widths: dict[str, float] = {}  # role -> stroke width in space units (NaN: the default)
         self.segs: F32 | None = None  # drawn segment end points (own coordinates), for picking
 
     def _new(self, role: str, visual: Any) -> Any:
@@ -386,20 +382,6 @@ class _Layer2D:
         visual.visible = False
         self.visuals[role] = visual
         return visual
-
-    def _set(self, role: str, has_data: bool) -> None:
-        if has_data:
-            self.empty.discard(role)
-        else:
-            self.empty.add(role)
-        v = self.visuals.get(role)
-        if v is not None:
-            v.visible = self.shown and has_data
-
-    def show(self, visible: bool) -> None:
-        self.shown = visible
-        for role, v in self.visuals.items():
-            v.visible = visible and role not in self.empty
 
     def set_matrix(self, m: Mat4 | None) -> None:
         """Place the entity's visuals in the view (see :func:`plane_matrix`); None: where they are logged."""
@@ -482,32 +464,8 @@ class _Layer2D:
             if extent:
                 lo, hi = pos.min(axis=0), pos.max(axis=0)
                 self.extent = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-        used = set()
-        for i, (width, idx) in enumerate(groups):
-            assert pos is not None
-            name = strokes.group_role(role, i)
-            used.add(name)
-            v = (2 * idx[:, None] + np.arange(2)).reshape(-1) if len(groups) > 1 else slice(None)
-            px = strokes.width_px(width, self.owner.pixels_per_unit)
-            line = self.visuals.get(name)
-            if line is None:
-                line = self._new(name, scene.visuals.Line(method="gl", connect="segments", width=px))
-            line.set_data(pos=pos[v], color=col[v], connect="segments", width=px)
-            self.widths[name] = width
-            self._set(name, True)
-        for name in [n for n in self.visuals if (n == role or n.startswith(role + ":")) and n not in used]:
-            self.widths.pop(name, None)
-            self._set(name, False)
+        self._draw_width_groups(role, pos, col if pos is not None else None, groups)
         return pos
-
-    def rescale(self, pixels_per_unit: float | None) -> None:
-        """The zoom changed: convert the stroke widths to pixels again."""
-        for name, w in self.widths.items():
-            v = self.visuals.get(name)
-            if v is not None and np.isfinite(w):
-                px = strokes.width_px(w, pixels_per_unit)
-                if v.width != px:
-                    v.set_data(width=px)
 
     def pick(self, tr: Any, click: F64, pixels_per_unit: float) -> list[Pick]:
         """What of this layer is under ``click`` (canvas pixels); ``tr`` maps view coordinates to the canvas."""

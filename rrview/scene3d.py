@@ -26,6 +26,7 @@ from . import colormaps as cm
 from . import strokes
 from .cloud import Cloud
 from .gltf import load_gltf
+from .layer import Layer
 from .model import Row, ViewerModel, numpy_of
 from .picking import PICK_RADIUS_PX, Pick, best_pick, project, segment_distances, triangle_hits
 from .scene2d import (
@@ -196,23 +197,17 @@ def _bounds(pts: npt.NDArray[Any]) -> tuple[F64, F64] | None:
 
 
 # --- layers --------------------------------------------------------------------------------
-class _Layer3D:
+class _Layer3D(Layer):
     """The visuals of one entity of a 3D view, sharing the entity's transform."""
 
     max_rows: int | None = None  # None: every history row is drawn; 1: the latest only
+    owner: Scene3D
 
     def __init__(self, owner: Scene3D, entity: str, kind: str) -> None:
-        self.owner = owner
-        self.entity = entity
-        self.kind = kind
-        self.key: tuple[Any, ...] | None = None
-        self.visuals: dict[str, Any] = {}
-        self.empty: set[str] = set()
-        self.shown = False
+        super().__init__(owner, entity, kind)
         self.matrix = np.eye(4)
         self._local_bounds: tuple[F64, F64] | None = None
         self._bounds_of: npt.NDArray[Any] | None = None  # points whose bounds are not computed yet
-        self.widths: dict[str, float] = {}  # role -> stroke width in space units (NaN: the default)
 
     def _new(self, role: str, visual: Any) -> Any:
         visual.name = f"{self.entity}#{role}"
@@ -221,20 +216,6 @@ class _Layer3D:
         visual.visible = False
         self.visuals[role] = visual
         return visual
-
-    def _set(self, role: str, has_data: bool) -> None:
-        if has_data:
-            self.empty.discard(role)
-        else:
-            self.empty.add(role)
-        v = self.visuals.get(role)
-        if v is not None:
-            v.visible = self.shown and has_data
-
-    def show(self, visible: bool) -> None:
-        self.shown = visible
-        for role, v in self.visuals.items():
-            v.visible = visible and role not in self.empty
 
     def set_matrix(self, m: Mat4) -> None:
         if np.array_equal(m, self.matrix):
@@ -294,35 +275,7 @@ class _Layer3D:
     def set_stroked(self, role: str, pos: F32 | None, cols: npt.NDArray[Any] | None, widths: F32 | None) -> None:
         """Segments drawn as one Line per stroke width (:mod:`rrview.strokes`): roles ``role``, ``role:1``..."""
         groups = strokes.width_groups(widths) if pos is not None and len(pos) and widths is not None else []
-        used = set()
-        for i, (w, segs) in enumerate(groups):
-            name = strokes.group_role(role, i)
-            used.add(name)
-            assert pos is not None and cols is not None
-            if len(groups) == 1:
-                p, c = pos, cols
-            else:
-                v = (2 * segs[:, None] + np.arange(2)).reshape(-1)
-                p, c = pos[v], cols[v]
-            px = strokes.width_px(w, self.owner.pixels_per_unit)
-            line = self.visuals.get(name)
-            if line is None:
-                line = self._new(name, scene.visuals.Line(method="gl", connect="segments", width=px))
-            line.set_data(pos=p, color=c, connect="segments", width=px)
-            self.widths[name] = w
-            self._set(name, True)
-        for name in [n for n in self.visuals if (n == role or n.startswith(role + ":")) and n not in used]:
-            self.widths.pop(name, None)
-            self._set(name, False)
-
-    def rescale(self, pixels_per_unit: float | None) -> None:
-        """The view's scale changed: convert the stroke widths to pixels again."""
-        for name, w in self.widths.items():
-            v = self.visuals.get(name)
-            if v is not None and np.isfinite(w):
-                px = strokes.width_px(w, pixels_per_unit)
-                if v.width != px:
-                    v.set_data(width=px)
+        self._draw_width_groups(role, pos, cols, groups)
 
     def pick(self, tr: Any, click: F64, focal: float | None) -> list[Pick]:
         """What of this layer is under ``click`` (canvas pixels); ``tr`` maps view space to the canvas."""
@@ -762,11 +715,7 @@ class _LineBatch:
             self.text.visible = show_text
 
     def rescale(self, pixels_per_unit: float | None) -> None:
-        for line, w in zip(self.lines, self.widths, strict=True):
-            if line.visible and np.isfinite(w):
-                px = strokes.width_px(w, pixels_per_unit)
-                if line.width != px:
-                    line.set_data(width=px)
+        strokes.rescale(((ln, w) for ln, w in zip(self.lines, self.widths, strict=True) if ln.visible), pixels_per_unit)
 
     def visuals(self) -> list[Any]:
         return [v for v in (*self.lines, self.text) if v is not None and v.visible]

@@ -15,7 +15,7 @@ moves, so zooming thickens the lines as it would real geometry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ __all__ = [
     "width_groups",
     "width_px",
     "group_role",
+    "rescale",
     "watch_view",
 ]
 
@@ -102,6 +103,15 @@ def width_px(width: float, pixels_per_unit: float | None) -> float:
     if pixels_per_unit is None or not np.isfinite(pixels_per_unit) or pixels_per_unit <= 0:
         return DEFAULT_WIDTH_PX
     return float(np.clip(width * pixels_per_unit, MIN_WIDTH_PX, MAX_WIDTH_PX))
+
+
+def rescale(lines: Iterable[tuple[Any, float]], pixels_per_unit: float | None) -> None:
+    """Give each ``(Line visual, width in space units)`` its width in pixels at the view's new scale."""
+    for line, width in lines:
+        if np.isfinite(width):
+            px = width_px(width, pixels_per_unit)
+            if line.width != px:
+                line.set_data(width=px)
 
 
 def group_role(role: str, i: int) -> str:
